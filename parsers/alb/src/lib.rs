@@ -1,0 +1,271 @@
+//! Elastic Load Balancing access logs: Application Load Balancer lines in every layout AWS
+//! has published (and the fields it appends later), and Classic Load Balancer lines.
+//!
+//! Reference: "Access log entries" in the ALB user guide. An ALB line is
+//! `type time elb client:port target:port request_processing_time target_processing_time
+//! response_processing_time elb_status_code target_status_code received_bytes sent_bytes
+//! "request" "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name"
+//! "chosen_cert_arn" matched_rule_priority request_creation_time "actions_executed"
+//! "redirect_url" "error_reason" "target:port_list" "target_status_code_list"
+//! "classification" "classification_reason" conn_trace_id "transformed_host"
+//! "transformed_uri" "request_transform_status"`, each field after `"request"` appearing only
+//! in newer layouts. A Classic Load Balancer line has no `type` and stops at `ssl_protocol`.
+
+use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
+use kelk_parser_sdk::time::parse_iso8601;
+use kelk_parser_sdk::tokens::Tokens;
+use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext};
+
+pub struct Alb;
+
+kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<Alb>);
+
+/// Fields of the shared part, counted from `time` (ALB field 2, Classic field 1).
+mod at {
+    pub const TIME: usize = 0;
+    pub const ELB: usize = 1;
+    pub const CLIENT: usize = 2;
+    pub const TARGET: usize = 3;
+    pub const REQUEST_PROCESSING: usize = 4;
+    pub const TARGET_PROCESSING: usize = 5;
+    pub const RESPONSE_PROCESSING: usize = 6;
+    pub const ELB_STATUS: usize = 7;
+    pub const TARGET_STATUS: usize = 8;
+    pub const RECEIVED_BYTES: usize = 9;
+    pub const SENT_BYTES: usize = 10;
+    pub const REQUEST: usize = 11;
+    pub const USER_AGENT: usize = 12;
+    pub const SSL_CIPHER: usize = 13;
+    pub const SSL_PROTOCOL: usize = 14;
+    // ALB only from here on.
+    pub const TARGET_GROUP_ARN: usize = 15;
+    pub const TRACE_ID: usize = 16;
+    pub const DOMAIN_NAME: usize = 17;
+    pub const CHOSEN_CERT_ARN: usize = 18;
+    pub const MATCHED_RULE_PRIORITY: usize = 19;
+    pub const REQUEST_CREATION_TIME: usize = 20;
+    pub const ACTIONS_EXECUTED: usize = 21;
+    pub const REDIRECT_URL: usize = 22;
+    pub const ERROR_REASON: usize = 23;
+    pub const TARGET_PORT_LIST: usize = 24;
+    pub const TARGET_STATUS_CODE_LIST: usize = 25;
+    pub const CLASSIFICATION: usize = 26;
+    pub const CLASSIFICATION_REASON: usize = 27;
+    pub const CONN_TRACE_ID: usize = 28;
+    pub const TRANSFORMED_HOST: usize = 29;
+    pub const TRANSFORMED_URI: usize = 30;
+    pub const REQUEST_TRANSFORM_STATUS: usize = 31;
+    /// Fields AWS has not defined yet: kept, never a failure.
+    pub const KNOWN: usize = 32;
+    /// Every layout has at least `time` … `"request"`.
+    pub const REQUIRED: usize = REQUEST + 1;
+}
+
+/// Room for every known field plus a few appended ones, on the stack.
+const MAX_FIELDS: usize = at::KNOWN + 16;
+
+impl LineParser for Alb {
+    const INFO: Info = Info {
+        name: "alb",
+        version: env!("CARGO_PKG_VERSION"),
+        dataset: "aws.elb_logs",
+        index_prefix: "logs-aws.elb_logs-default",
+    };
+
+    fn open(_: &SourceContext) -> Result<Self, Fatal> {
+        Ok(Alb)
+    }
+
+    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
+        let mut tokens = Tokens::new(line);
+        let Some(Ok(first)) = tokens.clone().next() else {
+            return Parsed::Reject("empty or unterminated first field".into());
+        };
+        // A Classic line starts with its timestamp; an ALB line with its type.
+        let kind = if first.text.first().is_some_and(u8::is_ascii_digit) {
+            None
+        } else {
+            tokens.next();
+            Some(first.text)
+        };
+
+        let mut f: [&[u8]; MAX_FIELDS] = [b"-"; MAX_FIELDS];
+        let mut n = 0;
+        let mut extra: Vec<&[u8]> = Vec::new();
+        for token in tokens {
+            let Ok(token) = token else {
+                return Parsed::Reject(format!("field {} opens a quote that is never closed", n + 1 + usize::from(kind.is_some())));
+            };
+            if n < MAX_FIELDS {
+                f[n] = token.text;
+            } else {
+                extra.push(token.text);
+            }
+            n += 1;
+        }
+
+        let Some(time) = parse_iso8601(f[at::TIME]) else {
+            return Parsed::Reject(match kind {
+                Some(b"tls") => "a Network Load Balancer TLS log line, not an ALB or Classic ELB access log".into(),
+                _ => format!("`{}` is not an ISO 8601 time: not an ALB or Classic ELB access log line", String::from_utf8_lossy(f[at::TIME])),
+            });
+        };
+        if n < at::REQUIRED {
+            return Parsed::Reject(format!("{n} fields after the type, at least {} expected (time … \"request\")", at::REQUIRED));
+        }
+
+        let elb_status = match dash(f[at::ELB_STATUS]) {
+            None => None,
+            Some(text) => match parse_u64(text) {
+                Some(status) => Some(status),
+                None => return Parsed::Reject(format!("elb_status_code `{}` is not a number", String::from_utf8_lossy(text))),
+            },
+        };
+
+        doc.timestamp("@timestamp", time);
+        doc.object("ecs").str("version", ecs::ECS_VERSION.as_bytes());
+        doc.object("cloud").str("provider", b"aws");
+
+        {
+            let mut event = doc.object("event");
+            event.str("kind", b"event").str_array("category", [&b"web"[..]]).str_array("type", [&b"access"[..]]);
+            event.str("dataset", Self::INFO.dataset.as_bytes()).str("module", b"aws");
+            if let Some(status) = elb_status {
+                event.str("outcome", ecs::http_outcome(status));
+            }
+            let times = [at::REQUEST_PROCESSING, at::TARGET_PROCESSING, at::RESPONSE_PROCESSING].map(|i| seconds_to_nanos(f[i]));
+            if let [Some(a), Some(b), Some(c)] = times {
+                event.u64("duration", a + b + c);
+            }
+            if let Some(start) = dash(f[at::REQUEST_CREATION_TIME]).and_then(parse_iso8601) {
+                event.timestamp("start", start);
+            }
+            event.timestamp("end", time);
+        }
+
+        ecs::endpoint(doc, "source", f[at::CLIENT]);
+
+        let request = Request::parse(f[at::REQUEST]);
+        {
+            let mut http = doc.object("http");
+            {
+                let mut req = http.object("request");
+                req.opt_str("method", request.method);
+                if let Some(bytes) = dash(f[at::RECEIVED_BYTES]).and_then(parse_u64) {
+                    req.u64("bytes", bytes);
+                }
+            }
+            {
+                let mut resp = http.object("response");
+                if let Some(status) = elb_status {
+                    resp.u64("status_code", status);
+                }
+                if let Some(bytes) = dash(f[at::SENT_BYTES]).and_then(parse_u64) {
+                    resp.u64("bytes", bytes);
+                }
+            }
+            http.opt_str("version", request.version);
+        }
+        if let Some(url) = request.url {
+            ecs::url(doc, url);
+        }
+        doc.object("user_agent").opt_str("original", dash(f[at::USER_AGENT]));
+        if let Some(cipher) = dash(f[at::SSL_CIPHER]) {
+            doc.object("tls").str("cipher", cipher);
+        }
+        if let Some((protocol, version)) = dash(f[at::SSL_PROTOCOL]).and_then(ecs::tls_protocol) {
+            doc.object("tls").str("version_protocol", protocol).str("version", version);
+        }
+        doc.object("destination").opt_str("domain", dash(f[at::DOMAIN_NAME]));
+        doc.object("trace").opt_str("id", dash(f[at::TRACE_ID]));
+
+        let mut aws = doc.object("aws");
+        let mut elb = aws.object("elb");
+        elb.opt_str("type", kind).str("protocol", b"http").str("name", f[at::ELB]);
+        if let Some((host, port)) = dash(f[at::TARGET]).and_then(ecs::split_host_port) {
+            let mut backend = elb.object("backend");
+            backend.str("ip", host).u64("port", u64::from(port));
+            if let Some(status) = dash(f[at::TARGET_STATUS]).and_then(parse_u64) {
+                backend.object("http").object("response").u64("status_code", status);
+            }
+        }
+        for (key, i) in [
+            ("request_processing_time", at::REQUEST_PROCESSING),
+            ("backend_processing_time", at::TARGET_PROCESSING),
+            ("response_processing_time", at::RESPONSE_PROCESSING),
+        ] {
+            if f[i] != b"-1" {
+                elb.object(key).number_text("sec", f[i]);
+            }
+        }
+        elb.opt_str("ssl_cipher", dash(f[at::SSL_CIPHER])).opt_str("ssl_protocol", dash(f[at::SSL_PROTOCOL]));
+        elb.object("target_group").opt_str("arn", dash(f[at::TARGET_GROUP_ARN]));
+        elb.opt_str("trace_id", dash(f[at::TRACE_ID]));
+        elb.object("chosen_cert").opt_str("arn", dash(f[at::CHOSEN_CERT_ARN]));
+        if let Some(priority) = dash(f[at::MATCHED_RULE_PRIORITY]) {
+            elb.number_text("matched_rule_priority", priority);
+        }
+        if let Some(actions) = dash(f[at::ACTIONS_EXECUTED]) {
+            elb.str_array("action_executed", actions.split(|&b| b == b','));
+        }
+        elb.opt_str("redirect_url", dash(f[at::REDIRECT_URL]));
+        elb.object("error").opt_str("reason", dash(f[at::ERROR_REASON]));
+        if let Some(targets) = dash(f[at::TARGET_PORT_LIST]) {
+            elb.str_array("target_port", targets.split(|&b| b == b' ').filter(|t| !t.is_empty()));
+        }
+        if let Some(codes) = dash(f[at::TARGET_STATUS_CODE_LIST]) {
+            elb.str_array("target_status_code", codes.split(|&b| b == b' ').filter(|t| !t.is_empty()));
+        }
+        elb.opt_str("classification", dash(f[at::CLASSIFICATION]));
+        elb.opt_str("classification_reason", dash(f[at::CLASSIFICATION_REASON]));
+        elb.opt_str("connection_trace_id", dash(f[at::CONN_TRACE_ID]));
+        elb.opt_str("transformed_host", dash(f[at::TRANSFORMED_HOST]));
+        elb.opt_str("transformed_uri", dash(f[at::TRANSFORMED_URI]));
+        elb.opt_str("request_transform_status", dash(f[at::REQUEST_TRANSFORM_STATUS]));
+        if n > at::KNOWN {
+            elb.str_array("unknown_fields", f[at::KNOWN..n.min(MAX_FIELDS)].iter().copied().chain(extra));
+        }
+        Parsed::Event(Event { time, natural_id: None })
+    }
+}
+
+/// The parts of the `"request"` field: `METHOD url PROTOCOL`, where the URL may contain spaces
+/// and any part may be `-` (ALB writes `"- - - "` when it could not read the request).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Request<'a> {
+    method: Option<&'a [u8]>,
+    url: Option<&'a [u8]>,
+    version: Option<&'a [u8]>,
+}
+
+impl<'a> Request<'a> {
+    fn parse(request: &'a [u8]) -> Self {
+        let request = request.trim_ascii_end();
+        let Some(sp) = memchr::memchr(b' ', request) else {
+            return Request { method: dash(request).filter(|m| !m.is_empty()), ..Default::default() };
+        };
+        let (method, rest) = (&request[..sp], &request[sp + 1..]);
+        let (url, protocol) = match memchr::memrchr(b' ', rest) {
+            Some(sp) => (&rest[..sp], &rest[sp + 1..]),
+            None => (rest, &b""[..]),
+        };
+        let present = |s: &'a [u8]| dash(s).filter(|s| !s.is_empty());
+        Request { method: present(method), url: present(url), version: present(protocol).and_then(ecs::http_version) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_lines() {
+        let r = Request::parse(b"GET http://www.example.com:80/ HTTP/1.1");
+        assert_eq!((r.method, r.url, r.version), (Some(&b"GET"[..]), Some(&b"http://www.example.com:80/"[..]), Some(&b"1.1"[..])));
+        assert_eq!(Request::parse(b"- - - "), Request::default());
+        let r = Request::parse(b"- http://example.com:80- -");
+        assert_eq!((r.method, r.url, r.version), (None, Some(&b"http://example.com:80-"[..]), None));
+        let r = Request::parse(b"GET http://x/a b HTTP/1.1");
+        assert_eq!(r.url, Some(&b"http://x/a b"[..]));
+    }
+}
