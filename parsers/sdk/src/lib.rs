@@ -178,6 +178,15 @@ pub trait Parser: Sized {
     fn finish(&mut self, out: &mut Batch) -> Result<(), Fatal>;
 }
 
+/// Parses a whole input at once, natively: for a plugin's unit tests and benchmarks.
+pub fn parse<P: Parser>(ctx: &SourceContext, input: &[u8]) -> Result<Batch, Fatal> {
+    let mut parser = P::open(ctx)?;
+    let mut batch = Batch::default();
+    parser.push(input, &mut batch)?;
+    parser.finish(&mut batch)?;
+    Ok(batch)
+}
+
 /// Exports a [`Parser`] as the plugin's implementation of the `kelk:parser` contract.
 /// Outside `wasm32` it expands to nothing, so the crate also builds natively.
 #[macro_export]

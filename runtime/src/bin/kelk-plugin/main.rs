@@ -1,0 +1,74 @@
+//! `kelk-plugin`: make, build, test and run KELK parser plugins.
+
+mod build;
+mod new;
+mod test;
+
+use clap::{Parser, Subcommand};
+use kelk_runtime::cli::{self, HostArgs, exit};
+use kelk_runtime::sink::Stdout;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about, long_about = "Make, build, test and run KELK log-parser plugins.\n\n\
+A plugin is a Rust crate compiled to a WebAssembly component (wasm32-wasip2) that implements \
+the kelk:parser WIT contract with the kelk-parser-sdk crate. The usual loop is \
+`new` → edit → `build` → `test` (against golden samples) → `run` on real logs.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a parser crate that builds and passes its own tests at once.
+    New(new::Args),
+    /// Build a plugin crate to a component and check it against the contract and the
+    /// import allowlist. The last line on stdout is the path of the built `.wasm`.
+    Build(build::Args),
+    /// Run samples through a plugin and compare with their golden `*.expected.ndjson`.
+    Test(test::Args),
+    /// Print the documents a plugin makes of log files, one JSON line each, exactly as they
+    /// would be indexed. Rejected lines go to stderr with file, line and reason.
+    ///
+    /// Exit status: 0 when every line became a document, 1 when a line was rejected,
+    /// 3 when the plugin or a file failed, 2 on bad usage.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The plugin's `.wasm` component.
+    plugin: PathBuf,
+    /// Log files, plain or gzip.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    host: HostArgs,
+}
+
+fn main() -> ExitCode {
+    cli::init_tracing();
+    let result = match Cli::parse().command {
+        Command::New(args) => new::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Test(args) => test::run(&args),
+        Command::Run(args) => run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<u8> {
+    let host = args.host.host()?;
+    let plugin = host.load_file(&args.plugin)?;
+    let report = cli::ingest_files(&plugin, &args.inputs, &[], None, &mut Stdout::new());
+    report.print_summary();
+    Ok(report.exit_code())
+}

@@ -1,0 +1,72 @@
+//! `kelk`: runs log files through a parser plugin into a sink, as the Lambda host does with
+//! S3 objects. With no AWS account, the embedded default sink writes OpenSearch `_bulk`
+//! files and dead letters to a local directory.
+
+use clap::Parser;
+use kelk_runtime::cli::{self, HostArgs, exit};
+use kelk_runtime::sink::{BulkFiles, Sink, Stdout};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+enum Command {
+    /// Parse local log files (plain or gzip) with a plugin and write the documents.
+    ///
+    /// Every input line ends as a document or as a dead letter with its reason; the summary
+    /// on stderr counts both. Exit status: 0 when every file was processed (rejected lines
+    /// are dead-lettered, not lost), 3 when a file or the plugin failed, 2 on bad usage.
+    Ingest(Ingest),
+}
+
+#[derive(clap::Args)]
+struct Ingest {
+    /// The parser plugin: a `.wasm` component (see `kelk-plugin build`).
+    #[arg(long, short)]
+    plugin: PathBuf,
+    /// The log files.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Write `_bulk` files (`<index>.ndjson`) and `dead-letters.ndjson` into this directory.
+    #[arg(long, short, default_value = "out", conflicts_with = "stdout")]
+    out: PathBuf,
+    /// Print the documents on stdout instead, and dead letters on stderr.
+    #[arg(long)]
+    stdout: bool,
+    /// The index prefix; the event date is appended [default: the plugin's].
+    #[arg(long)]
+    index_prefix: Option<String>,
+    /// A plugin option, `NAME=VALUE`; repeatable.
+    #[arg(long = "option", short = 'O', value_name = "NAME=VALUE", value_parser = parse_option)]
+    options: Vec<(String, String)>,
+    #[command(flatten)]
+    host: HostArgs,
+}
+
+fn parse_option(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{s}` is not NAME=VALUE"))
+}
+
+fn main() -> ExitCode {
+    cli::init_tracing();
+    let Command::Ingest(args) = Command::parse();
+    match ingest(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+fn ingest(args: &Ingest) -> anyhow::Result<u8> {
+    let host = args.host.host()?;
+    let plugin = host.load_file(&args.plugin)?;
+    let mut sink: Box<dyn Sink> = if args.stdout { Box::new(Stdout::new()) } else { Box::new(BulkFiles::new(&args.out)?) };
+    let report = cli::ingest_files(&plugin, &args.inputs, &args.options, args.index_prefix.as_deref(), sink.as_mut());
+    report.print_summary();
+    if !args.stdout {
+        eprintln!("wrote {}", args.out.display());
+    }
+    Ok(if report.counts.failed_objects > 0 { exit::FAILED } else { exit::OK })
+}

@@ -1,0 +1,153 @@
+//! What the command-line tools share: host options, logging, exit codes, and running local
+//! files through the pipeline with a progress bar.
+
+use crate::document::ObjectRef;
+use crate::engine::{Host, Limits};
+use crate::pipeline::{self, Counts, Failed, Job};
+use crate::plugin::Plugin;
+use crate::sink::Sink;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Exit statuses shared by the tools.
+pub mod exit {
+    /// Everything went through.
+    pub const OK: u8 = 0;
+    /// The run completed, but records were rejected or results differ from what was expected.
+    pub const REJECTED: u8 = 1;
+    /// The command line was wrong (clap's own status).
+    pub const USAGE: u8 = 2;
+    /// A plugin could not be loaded or built, an object failed part-way, or output failed.
+    pub const FAILED: u8 = 3;
+}
+
+/// The sandbox and cache options of every command that runs plugins.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HostArgs {
+    /// The most memory one plugin session may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 128)]
+    pub memory_mib: usize,
+    /// The CPU deadline for one call into a plugin (one chunk of input), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 5000)]
+    pub call_timeout_ms: u64,
+    /// Where compiled plugins are cached [default: $KELK_CACHE_DIR, else ~/.cache/kelk].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile plugins afresh and cache nothing.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl HostArgs {
+    pub fn host(&self) -> anyhow::Result<Host> {
+        let limits = Limits { memory_bytes: self.memory_mib << 20, call_timeout: Duration::from_millis(self.call_timeout_ms) };
+        let cache = if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) };
+        Host::new(limits, cache).map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e:#}"))
+    }
+}
+
+fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("KELK_CACHE_DIR") {
+        return Some(dir.into());
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
+    Some(base.join("kelk"))
+}
+
+/// Logs to stderr; the level comes from `KELK_LOG` (e.g. `KELK_LOG=debug`), warnings by default.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KELK_LOG").unwrap_or_else(|_| "warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// The outcome of running local files through a plugin.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub counts: Counts,
+    pub failures: Vec<(PathBuf, Failed)>,
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// `documents … rejected … skipped … in N files (M MB, X MB/s)`, and each failure.
+    pub fn print_summary(&self) {
+        let c = &self.counts;
+        let mb = c.bytes as f64 / 1e6;
+        eprintln!(
+            "{} records from {} file(s): {} documents, {} rejected, {} skipped; {:.1} MB in {:.2} s ({:.0} MB/s){}",
+            c.records(),
+            c.objects,
+            c.documents,
+            c.rejected,
+            c.skipped,
+            mb,
+            self.elapsed.as_secs_f64(),
+            mb / self.elapsed.as_secs_f64().max(1e-9),
+            if c.failed_objects > 0 { format!("; {} file(s) FAILED", c.failed_objects) } else { String::new() },
+        );
+        for (path, failed) in &self.failures {
+            eprintln!("error: {}: {}", path.display(), failed.error);
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        if self.counts.failed_objects > 0 {
+            exit::FAILED
+        } else if self.counts.rejected > 0 {
+            exit::REJECTED
+        } else {
+            exit::OK
+        }
+    }
+}
+
+/// Runs each file through `plugin` into `sink`, with a progress bar on a terminal. A file
+/// that fails is reported and the next one still runs.
+pub fn ingest_files(plugin: &Plugin, files: &[PathBuf], options: &[(String, String)], index_prefix: Option<&str>, sink: &mut dyn Sink) -> Report {
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut report = Report::default();
+    for path in files {
+        bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let object = ObjectRef::local(path);
+        let job = Job { object: &object, log_type: &plugin.info.name, options, index_prefix };
+        let result = match std::fs::File::open(path) {
+            Ok(file) => pipeline::ingest(plugin, &job, Progress { inner: file, bar: &bar }, sink),
+            Err(e) => Err(Failed {
+                counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() },
+                error: pipeline::IngestError::Decode { object: object.to_string(), source: e },
+            }),
+        };
+        match result {
+            Ok(counts) => report.counts.add(&counts),
+            Err(failed) => {
+                report.counts.add(&failed.counts);
+                report.failures.push((path.clone(), failed));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// Advances the progress bar by the (compressed) bytes read from a file.
+struct Progress<'b, R> {
+    inner: R,
+    bar: &'b ProgressBar,
+}
+
+impl<R: Read> Read for Progress<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bar.inc(n as u64);
+        Ok(n)
+    }
+}

@@ -1,0 +1,17 @@
+//! The KELK host library: loads log-parser plugins (WebAssembly components implementing
+//! the `kelk:parser` WIT contract) into a sandbox, and streams objects through them:
+//!
+//! object bytes → [`decode`] → chunks → [`session`] of a [`plugin`] → documents with ids and
+//! daily indices ([`document`]) → [`sink`].
+
+pub mod cli;
+pub mod decode;
+pub mod document;
+pub mod engine;
+pub mod pipeline;
+pub mod plugin;
+pub mod session;
+pub mod sink;
+
+pub use engine::{Host, Limits};
+pub use plugin::{Plugin, PluginError};
