@@ -66,7 +66,7 @@ pub fn init_tracing() {
 #[derive(Debug, Default)]
 pub struct Report {
     pub counts: Counts,
-    pub failures: Vec<(PathBuf, Failed)>,
+    pub failures: Vec<Failed>,
     pub elapsed: Duration,
 }
 
@@ -87,8 +87,8 @@ impl Report {
             mb / self.elapsed.as_secs_f64().max(1e-9),
             if c.failed_objects > 0 { format!("; {} file(s) FAILED", c.failed_objects) } else { String::new() },
         );
-        for (path, failed) in &self.failures {
-            eprintln!("error: {}: {}", path.display(), failed.error);
+        for failed in &self.failures {
+            eprintln!("error: {}", failed.error);
         }
     }
 
@@ -129,7 +129,7 @@ pub fn ingest_files(plugin: &Plugin, files: &[PathBuf], options: &[(String, Stri
             Ok(counts) => report.counts.add(&counts),
             Err(failed) => {
                 report.counts.add(&failed.counts);
-                report.failures.push((path.clone(), failed));
+                report.failures.push(failed);
             }
         }
     }

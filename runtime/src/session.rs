@@ -22,7 +22,10 @@ pub enum SessionError {
 }
 
 fn stderr_suffix(stderr: &str) -> String {
-    if stderr.is_empty() { String::new() } else { format!("; its stderr said: {}", stderr.trim_end()) }
+    // A Rust panic prints its location and message, then a hint about backtraces that
+    // does not apply inside the sandbox.
+    let said: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE")).collect();
+    if said.is_empty() { String::new() } else { format!("; its stderr said: {}", said.join(" ")) }
 }
 
 fn fatal_message(e: &FatalError) -> String {
@@ -43,7 +46,9 @@ impl SessionError {
             return SessionError::Deadline { context, timeout: store.data().limits.call_timeout };
         }
         let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
-        SessionError::Trap { context, message: format!("{error:#}"), stderr }
+        tracing::debug!(%context, error = ?error, "plugin trap");
+        let message = error.downcast_ref::<Trap>().map_or_else(|| format!("{error:#}"), |trap| trap.to_string());
+        SessionError::Trap { context, message, stderr }
     }
 }
 

@@ -46,7 +46,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         let c = report.counts;
         let rate = c.bytes as f64 / 1e6 / report.elapsed.as_secs_f64().max(1e-9);
         let golden = golden_path(sample);
-        let verdict = if let Some((_, f)) = report.failures.first() {
+        let verdict = if let Some(f) = report.failures.first() {
             failed += 1;
             format!("FAILED: {}", f.error)
         } else if args.bless {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about = "Turn AWS log files into OpenSearch documents with KELK's Wasm parser plugins")]
 enum Command {
     /// Parse local log files (plain or gzip) with a plugin and write the documents.
     ///

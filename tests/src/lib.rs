@@ -1,0 +1,112 @@
+//! Helpers for KELK's integration tests and benchmarks: plugins built to real components,
+//! the shared sample corpus, a sink that collects, and generated logs.
+
+pub mod generate;
+
+use kelk_runtime::document::ObjectRef;
+use kelk_runtime::pipeline::{self, Counts, Failed, Job};
+use kelk_runtime::sink::{DeadLetter, Document, Sink};
+use kelk_runtime::{Host, Limits, Plugin};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_owned()
+}
+
+/// The shared corpus of public sample logs, beside the project root (`../shared/corpus`),
+/// or where `KELK_CORPUS` says. Missing is an error, never a silent skip.
+pub fn corpus(format: &str) -> PathBuf {
+    let root = std::env::var_os("KELK_CORPUS").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/corpus"));
+    let dir = root.join(format);
+    assert!(dir.is_dir(), "the sample corpus is missing: {} (set KELK_CORPUS)", dir.display());
+    dir
+}
+
+/// Builds a workspace plugin package to a `wasm32-wasip2` component (once per process) and
+/// returns its path. A target directory of its own keeps this build apart from the one
+/// running the tests.
+pub fn plugin_wasm(package: &str) -> PathBuf {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    let target_dir = workspace().join("target/plugins");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(workspace())
+        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2", "-p", package, "--target-dir"])
+        .arg(&target_dir)
+        .status()
+        .expect("cannot run cargo");
+    assert!(status.success(), "building plugin {package} failed");
+    target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
+}
+
+/// A host with default limits.
+pub fn host() -> Host {
+    host_with(Limits::default())
+}
+
+/// A host whose compiled plugins are cached beside the test plugins' build.
+pub fn host_with(limits: Limits) -> Host {
+    Host::new(limits, Some(workspace().join("target/plugins/cache"))).expect("engine starts")
+}
+
+/// Loads a workspace plugin package into `host`.
+pub fn load(host: &Host, package: &str) -> Plugin {
+    host.load_file(&plugin_wasm(package)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A sink that keeps everything in memory.
+#[derive(Debug, Default)]
+pub struct Collect {
+    pub documents: Vec<Collected>,
+    /// (record number, reason)
+    pub dead_letters: Vec<(u64, String)>,
+}
+
+#[derive(Debug)]
+pub struct Collected {
+    pub index: String,
+    pub id: String,
+    pub record_number: u64,
+    pub source: serde_json::Value,
+}
+
+impl Sink for Collect {
+    fn document(&mut self, doc: &Document) -> std::io::Result<()> {
+        let source = serde_json::from_slice(doc.source).map_err(std::io::Error::other)?;
+        self.documents.push(Collected { index: doc.index.into(), id: doc.id.into(), record_number: doc.record_number, source });
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, letter: &DeadLetter) -> std::io::Result<()> {
+        self.dead_letters.push((letter.record_number, letter.reason.into()));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs one object through the pipeline into a fresh [`Collect`].
+pub fn ingest(plugin: &Plugin, object: &ObjectRef, options: &[(String, String)], input: &[u8]) -> (Result<Counts, Failed>, Collect) {
+    let mut sink = Collect::default();
+    let job = Job { object, log_type: &plugin.info.name, options, index_prefix: None };
+    let result = pipeline::ingest(plugin, &job, input, &mut sink);
+    (result, sink)
+}
+
+/// An object reference for tests.
+pub fn object(key: &str) -> ObjectRef {
+    ObjectRef { bucket: "test-bucket".into(), key: key.into(), version_id: None }
+}
+
+/// Gzips bytes.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).expect("in memory");
+    e.finish().expect("in memory")
+}
