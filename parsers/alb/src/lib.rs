@@ -13,7 +13,7 @@
 
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::tokens::Tokens;
+use kelk_parser_sdk::tokens::{Tokens, unescape};
 use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext};
 
 pub struct Alb;
@@ -107,7 +107,7 @@ impl LineParser for Alb {
         let Some(time) = parse_iso8601(f[at::TIME]) else {
             return Parsed::Reject(match kind {
                 Some(b"tls") => "a Network Load Balancer TLS log line, not an ALB or Classic ELB access log".into(),
-                _ => format!("`{}` is not an ISO 8601 time: not an ALB or Classic ELB access log line", String::from_utf8_lossy(f[at::TIME])),
+                _ => "not an ALB or Classic ELB access log line: no ISO 8601 time in the first or second field".into(),
             });
         };
         if n < at::REQUIRED {
@@ -145,7 +145,8 @@ impl LineParser for Alb {
 
         ecs::endpoint(doc, "source", f[at::CLIENT]);
 
-        let request = Request::parse(f[at::REQUEST]);
+        let request_text = unescape(f[at::REQUEST]);
+        let request = Request::parse(&request_text);
         {
             let mut http = doc.object("http");
             {
@@ -169,12 +170,13 @@ impl LineParser for Alb {
         if let Some(url) = request.url {
             ecs::url(doc, url);
         }
-        doc.object("user_agent").opt_str("original", dash(f[at::USER_AGENT]));
-        if let Some(cipher) = dash(f[at::SSL_CIPHER]) {
-            doc.object("tls").str("cipher", cipher);
-        }
-        if let Some((protocol, version)) = dash(f[at::SSL_PROTOCOL]).and_then(ecs::tls_protocol) {
-            doc.object("tls").str("version_protocol", protocol).str("version", version);
+        doc.object("user_agent").opt_str("original", dash(f[at::USER_AGENT]).map(unescape).as_deref());
+        {
+            let mut tls = doc.object("tls");
+            tls.opt_str("cipher", dash(f[at::SSL_CIPHER]));
+            if let Some((protocol, version)) = dash(f[at::SSL_PROTOCOL]).and_then(ecs::tls_protocol) {
+                tls.str("version_protocol", protocol).str("version", version);
+            }
         }
         doc.object("destination").opt_str("domain", dash(f[at::DOMAIN_NAME]));
         doc.object("trace").opt_str("id", dash(f[at::TRACE_ID]));
@@ -182,9 +184,12 @@ impl LineParser for Alb {
         let mut aws = doc.object("aws");
         let mut elb = aws.object("elb");
         elb.opt_str("type", kind).str("protocol", b"http").str("name", f[at::ELB]);
-        if let Some((host, port)) = dash(f[at::TARGET]).and_then(ecs::split_host_port) {
+        {
+            // A Lambda target has no ip:port, yet a status code.
             let mut backend = elb.object("backend");
-            backend.str("ip", host).u64("port", u64::from(port));
+            if let Some((host, port)) = dash(f[at::TARGET]).and_then(ecs::split_host_port) {
+                backend.str("ip", host).u64("port", u64::from(port));
+            }
             if let Some(status) = dash(f[at::TARGET_STATUS]).and_then(parse_u64) {
                 backend.object("http").object("response").u64("status_code", status);
             }

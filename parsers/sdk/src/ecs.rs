@@ -100,9 +100,12 @@ impl<'a> UrlParts<'a> {
                     parts.domain = Some(host);
                     parts.port = Some(port);
                 }
+                // No port: a bracketed IPv6 address or a plain name; anything else with a
+                // colon (`host:80-`) is not a usable domain.
                 _ => {
                     let h = host_port.strip_prefix(b"[").and_then(|h| h.strip_suffix(b"]")).unwrap_or(host_port);
-                    parts.domain = (!h.is_empty()).then_some(h);
+                    let bracketed = h.len() != host_port.len();
+                    parts.domain = (!h.is_empty() && (bracketed || !h.contains(&b':'))).then_some(h);
                 }
             }
             rest = &rest[end..];
@@ -245,6 +248,7 @@ mod tests {
         assert_eq!(UrlParts::parse(b"//phpinfo.php").extension(), Some(&b"php"[..]));
         assert_eq!(UrlParts::parse(b"/.hidden").extension(), None);
         assert_eq!(UrlParts::parse(b"http://user:pw@host:81/").domain, Some(&b"host"[..]));
+        assert_eq!(UrlParts::parse(b"http://example.com:80-").domain, None);
     }
 
     #[test]

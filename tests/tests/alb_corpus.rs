@@ -1,0 +1,222 @@
+//! Every line of every ALB file in the shared corpus becomes a document or a rejection with a
+//! reason, and where another project published its expected parse, the fields that mean the
+//! same thing agree.
+//!
+//! Deliberate differences from those projects:
+//! - received/sent bytes are `http.request.bytes`/`http.response.bytes` (they include headers),
+//!   not logstash's `http.*.body.bytes`;
+//! - `-1` processing times and `-` values are absent fields, not `-1.0` or null;
+//! - VRL's strict mode refuses unknown trailing fields; we always keep them
+//!   (`aws.elb.unknown_fields`), since AWS appends fields over time;
+//! - Network Load Balancer `tls` lines are rejected (plaso parses them; they are another
+//!   format with its own plugin to come), which is why plaso's file gives 14 documents, not 16.
+
+use kelk_runtime::document::ObjectRef;
+use kelk_tests::{Collect, corpus, host, ingest, load};
+use serde_json::{Value, json};
+use std::io::Read;
+use std::path::Path;
+
+fn decompressed(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    kelk_runtime::decode::decompressed(&raw[..]).unwrap().read_to_end(&mut out).unwrap();
+    out
+}
+
+fn lines(data: &[u8]) -> u64 {
+    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;
+    newlines + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
+}
+
+fn parse(path: &Path) -> Collect {
+    let host = host();
+    let alb = load(&host, "kelk-parser-alb");
+    let (result, sink) = ingest(&alb, &ObjectRef::local(path), &[], &std::fs::read(path).unwrap());
+    let counts = result.unwrap_or_else(|f| panic!("{}: {}", path.display(), f.error));
+    assert_eq!(counts.records(), lines(&decompressed(path)), "{}: every line is counted once", path.display());
+    sink
+}
+
+fn is_log(path: &Path) -> bool {
+    let name = path.file_name().unwrap().to_string_lossy();
+    !name.ends_with(".json") && !name.ends_with(".txt")
+}
+
+/// A dotted path into a document.
+fn get<'v>(doc: &'v Value, path: &str) -> &'v Value {
+    path.split('.').fold(doc, |v, k| v.get(k).unwrap_or(&Value::Null))
+}
+
+/// Timestamps compare as instants: `.364000Z` is `.364Z`.
+fn same_time(a: &Value, b: &Value) -> bool {
+    let norm = |v: &Value| v.as_str().map(|s| s.replace("+00:00", "Z").trim_end_matches('Z').trim_end_matches('0').trim_end_matches('.').to_owned());
+    norm(a) == norm(b)
+}
+
+#[test]
+fn every_line_is_a_document_or_a_rejection_with_a_reason() {
+    let mut total = (0, 0);
+    let mut paths: Vec<_> = std::fs::read_dir(corpus("alb")).unwrap().map(|e| e.unwrap().path()).filter(|p| is_log(p)).collect();
+    paths.sort();
+    assert!(paths.len() >= 20, "the corpus has its ALB files");
+    for path in &paths {
+        let sink = parse(path);
+        println!("{}: {} documents, {} rejected", path.file_name().unwrap().to_string_lossy(), sink.documents.len(), sink.dead_letters.len());
+        for (record, reason) in &sink.dead_letters {
+            println!("    line {record}: {reason}");
+            assert!(reason.contains("Network Load Balancer"), "only NLB lines are refused: line {record}: {reason}");
+        }
+        for doc in &sink.documents {
+            assert!(doc.source["@timestamp"].is_string() && doc.source["source"]["address"].is_string(), "{}", doc.source);
+            assert!(doc.index.starts_with("logs-aws.elb_logs-default-20"), "{}", doc.index);
+        }
+        total.0 += sink.documents.len();
+        total.1 += sink.dead_letters.len();
+    }
+    println!("ALB corpus: {} documents, {} rejected, from {} files", total.0, total.1, paths.len());
+    assert_eq!(total.1, 2);
+}
+
+#[test]
+fn agrees_with_vrl_parse_aws_alb_log() {
+    let dir = corpus("alb");
+    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("vrl-parse_aws_alb_log.tests.expected.json")).unwrap()).unwrap();
+    let sink = parse(&dir.join("vrl-parse_aws_alb_log.tests.log"));
+    let cases = expected["cases"].as_array().unwrap();
+    assert_eq!(sink.documents.len(), cases.len());
+    let mut compared = 0;
+    for (case, doc) in cases.iter().zip(&sink.documents) {
+        let (want, d) = (&case["want_ok"], &doc.source);
+        let name = case["name"].as_str().unwrap();
+        let check = |field: &str, ours: Value| {
+            let theirs = match &want[field] {
+                // VRL writes `-` lists as [] and some `-` values as "-"; ours are absent.
+                Value::String(s) if s == "-" => Value::Null,
+                Value::Array(a) if a.is_empty() => Value::Null,
+                v => v.clone(),
+            };
+            assert_eq!(ours, theirs, "case {name}: {field}\n{d}");
+        };
+        let endpoint = |ip: &Value, port: &Value| match (ip, port) {
+            (Value::String(ip), Value::Number(port)) => json!(format!("{ip}:{port}")),
+            _ => Value::Null,
+        };
+        let seconds = |path: &str| get(d, path).as_f64().map_or(json!(-1.0), |s| json!(s));
+        let number_text = |path: &str| get(d, path).as_u64().map_or(Value::Null, |n| json!(n.to_string()));
+        check("type", get(d, "aws.elb.type").clone());
+        assert!(same_time(&d["@timestamp"], &want["timestamp"]), "case {name}: timestamp");
+        check("elb", get(d, "aws.elb.name").clone());
+        check("client_host", endpoint(get(d, "source.address"), get(d, "source.port")));
+        check("target_host", endpoint(get(d, "aws.elb.backend.ip"), get(d, "aws.elb.backend.port")));
+        check("request_processing_time", seconds("aws.elb.request_processing_time.sec"));
+        check("target_processing_time", seconds("aws.elb.backend_processing_time.sec"));
+        check("response_processing_time", seconds("aws.elb.response_processing_time.sec"));
+        check("elb_status_code", number_text("http.response.status_code"));
+        check("target_status_code", number_text("aws.elb.backend.http.response.status_code"));
+        check("received_bytes", get(d, "http.request.bytes").clone());
+        check("sent_bytes", get(d, "http.response.bytes").clone());
+        check("request_method", get(d, "http.request.method").clone());
+        check("request_url", get(d, "url.original").clone());
+        check("request_protocol", get(d, "http.version").as_str().map_or(Value::Null, |v| json!(format!("HTTP/{v}"))));
+        check("user_agent", get(d, "user_agent.original").clone());
+        check("ssl_cipher", get(d, "aws.elb.ssl_cipher").clone());
+        check("ssl_protocol", get(d, "aws.elb.ssl_protocol").clone());
+        check("target_group_arn", get(d, "aws.elb.target_group.arn").clone());
+        check("trace_id", get(d, "aws.elb.trace_id").clone());
+        check("domain_name", get(d, "destination.domain").clone());
+        check("chosen_cert_arn", get(d, "aws.elb.chosen_cert.arn").clone());
+        check("matched_rule_priority", get(d, "aws.elb.matched_rule_priority").as_i64().map_or(Value::Null, |n| json!(n.to_string())));
+        assert!(same_time(get(d, "event.start"), &want["request_creation_time"]), "case {name}: request_creation_time");
+        check("actions_executed", get(d, "aws.elb.action_executed").as_array().map_or(Value::Null, |a| json!(a.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(","))));
+        check("redirect_url", get(d, "aws.elb.redirect_url").clone());
+        check("error_reason", get(d, "aws.elb.error.reason").clone());
+        check("target_port_list", get(d, "aws.elb.target_port").clone());
+        check("target_status_code_list", get(d, "aws.elb.target_status_code").clone());
+        check("classification", get(d, "aws.elb.classification").clone());
+        check("classification_reason", get(d, "aws.elb.classification_reason").clone());
+        check("traceability_id", get(d, "aws.elb.connection_trace_id").clone());
+        compared += 1;
+    }
+    println!("compared {compared} VRL cases field by field");
+}
+
+#[test]
+fn agrees_with_logstash_classic_elb_ecs() {
+    let dir = corpus("alb");
+    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("logstash-patterns-core-aws_spec-ELB_ACCESS_LOG.classic-elb.expected.json")).unwrap()).unwrap();
+    let sink = parse(&dir.join("logstash-patterns-core-aws_spec-ELB_ACCESS_LOG.classic-elb.log"));
+    let cases = expected["cases"].as_array().unwrap();
+    assert_eq!(sink.documents.len(), cases.len());
+    for (case, doc) in cases.iter().zip(&sink.documents) {
+        let mut want = Vec::new();
+        flatten("", &case["expect_ecs_v1"], &mut want);
+        for (path, value) in want {
+            if path.split('.').any(|segment| segment.starts_with('_')) {
+                continue; // the transcriber's annotations
+            }
+            let ours = match path.as_str() {
+                "timestamp" => "@timestamp".to_owned(),
+                p => p.replace(".body.bytes", ".bytes"),
+            };
+            let got = get(&doc.source, &ours);
+            let same = match (got, &value) {
+                (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+                (a, b) => a == b,
+            };
+            assert!(same, "{}: {path}: logstash {value}, ours ({ours}) {got}", case["context"]);
+        }
+        if case["context"].as_str().unwrap().contains("missing backend") {
+            assert_eq!(get(&doc.source, "aws.elb.backend"), &Value::Null);
+            assert_eq!(get(&doc.source, "aws.elb.request_processing_time"), &Value::Null);
+        }
+    }
+}
+
+#[test]
+fn agrees_with_plaso_on_its_first_event() {
+    let dir = corpus("alb");
+    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("plaso-aws_elb_access.log.expected.json")).unwrap()).unwrap();
+    let want = &expected["checks"][0]["expected_event_values"];
+    let sink = parse(&dir.join("plaso-aws_elb_access.log"));
+    assert_eq!(expected["checks"][1]["number_of_event_data"], 16);
+    assert_eq!(sink.documents.len() + sink.dead_letters.len(), 16);
+    let d = &sink.documents[0].source;
+    let pairs = [
+        ("actions_executed", get(d, "aws.elb.action_executed").as_array().map(|a| json!(a.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(",")))),
+        ("chosen_cert_arn", Some(get(d, "aws.elb.chosen_cert.arn").clone())),
+        ("destination_group_arn", Some(get(d, "aws.elb.target_group.arn").clone())),
+        ("destination_ip_address", Some(get(d, "aws.elb.backend.ip").clone())),
+        ("destination_port", Some(get(d, "aws.elb.backend.port").clone())),
+        ("destination_list", Some(get(d, "aws.elb.target_port").clone())),
+        ("destination_processing_duration", Some(json!(format!("{:.3}", get(d, "aws.elb.backend_processing_time.sec").as_f64().unwrap())))),
+        ("destination_status_code", Some(get(d, "aws.elb.backend.http.response.status_code").clone())),
+        ("domain_name", Some(get(d, "destination.domain").clone())),
+        ("elb_status_code", Some(get(d, "http.response.status_code").clone())),
+        ("matched_rule_priority", Some(get(d, "aws.elb.matched_rule_priority").clone())),
+        ("received_bytes", Some(get(d, "http.request.bytes").clone())),
+        ("sent_bytes", Some(get(d, "http.response.bytes").clone())),
+        ("request_type", Some(get(d, "aws.elb.type").clone())),
+        ("resource_identifier", Some(get(d, "aws.elb.name").clone())),
+        ("source_ip_address", Some(get(d, "source.ip").clone())),
+        ("source_port", Some(get(d, "source.port").clone())),
+        ("ssl_cipher", Some(get(d, "aws.elb.ssl_cipher").clone())),
+        ("ssl_protocol", Some(get(d, "aws.elb.ssl_protocol").clone())),
+        ("trace_identifier", Some(get(d, "aws.elb.trace_id").clone())),
+        ("user_agent", Some(get(d, "user_agent.original").clone())),
+    ];
+    for (field, ours) in pairs {
+        assert_eq!(ours.as_ref(), Some(&want[field]), "{field}");
+    }
+    assert!(same_time(&d["@timestamp"], &want["response_time"]));
+    assert!(same_time(get(d, "event.start"), &want["request_time"]));
+    let request = format!("{} {} HTTP/{}", d["http"]["request"]["method"].as_str().unwrap(), d["url"]["original"].as_str().unwrap(), d["http"]["version"].as_str().unwrap());
+    assert_eq!(request, want["request"]);
+}
+
+fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
+        v => out.push((prefix.to_owned(), v.clone())),
+    }
+}
