@@ -14,7 +14,7 @@ const GOLDEN_SUFFIX: &str = ".expected.ndjson";
 #[derive(clap::Args)]
 pub struct Args {
     /// A plugin `.wasm`, or a plugin crate's directory (built first; its samples default to
-    /// the files in `DIR/samples`).
+    /// the files in `DIR/samples`, except goldens and `*.md`).
     plugin: PathBuf,
     /// Sample log files; each is checked against `SAMPLE.expected.ndjson`.
     samples: Vec<PathBuf>,
@@ -90,7 +90,8 @@ fn samples_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut samples = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))? {
         let path = entry?.path();
-        if path.is_file() && !path.to_string_lossy().ends_with(GOLDEN_SUFFIX) {
+        let is_doc = path.extension().is_some_and(|e| e == "md");
+        if path.is_file() && !is_doc && !path.to_string_lossy().ends_with(GOLDEN_SUFFIX) {
             samples.push(path);
         }
     }

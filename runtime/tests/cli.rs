@@ -1,0 +1,175 @@
+//! The command-line tools as a user runs them: `kelk-plugin new → build → test → run`, and
+//! `kelk ingest` into the embedded bulk-file sink.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+fn corpus_alb() -> PathBuf {
+    workspace().join("parsers/alb/samples")
+}
+
+fn kelk_plugin(args: &[&str]) -> Output {
+    command(env!("CARGO_BIN_EXE_kelk-plugin"), args)
+}
+
+fn kelk(args: &[&str]) -> Output {
+    command(env!("CARGO_BIN_EXE_kelk"), args)
+}
+
+fn command(bin: &str, args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin);
+    // Plugins are built by the tools themselves; a target directory of their own keeps
+    // that apart from the build running these tests.
+    cmd.args(args).env("CARGO_TARGET_DIR", workspace().join("target/plugins")).env("KELK_CACHE_DIR", workspace().join("target/plugins/cache"));
+    cmd.output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The ALB plugin, built by `kelk-plugin build` (once).
+fn alb_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let out = kelk_plugin(&["build", workspace().join("parsers/alb").to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let path = PathBuf::from(stdout.lines().last().expect("a path on the last line"));
+        assert!(path.extension().is_some_and(|e| e == "wasm") && path.is_file(), "{stdout}");
+        let stderr = text(&out.stderr);
+        let sha = stderr.lines().find_map(|l| l.trim().strip_prefix("sha256 ")).expect("the sha256 is printed");
+        assert_eq!(sha.len(), 64);
+        assert!(stderr.contains("built alb"), "{stderr}");
+        path
+    })
+}
+
+#[test]
+fn help_names_every_command() {
+    let out = kelk_plugin(&["--help"]);
+    let help = text(&out.stdout);
+    for command in ["new", "build", "test", "run"] {
+        assert!(help.contains(command), "{help}");
+    }
+    assert_eq!(kelk_plugin(&["frobnicate"]).status.code(), Some(2));
+    assert!(text(&kelk(&["ingest", "--help"]).stdout).contains("dead letter"));
+}
+
+#[test]
+fn run_prints_documents_and_reports_rejections() {
+    let wasm = alb_wasm().to_str().unwrap();
+    let clean = corpus_alb().join("aws-docs-examples.log");
+    let out = kelk_plugin(&["run", wasm, clean.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let docs: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(docs.len(), 7);
+    assert_eq!(docs[0]["http"]["response"]["status_code"], 200);
+
+    let mixed = corpus_alb().join("plaso-aws_elb_access.log");
+    let out = kelk_plugin(&["run", wasm, mixed.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "rejected lines make the status 1");
+    assert_eq!(text(&out.stdout).lines().count(), 14);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("plaso-aws_elb_access.log:15: a Network Load Balancer TLS log line"), "{stderr}");
+    assert!(stderr.contains("16 records from 1 file(s): 14 documents, 2 rejected"), "{stderr}");
+
+    let out = kelk_plugin(&["run", wasm, "/no/such/file.log"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("/no/such/file.log"));
+}
+
+#[test]
+fn test_compares_goldens_field_by_field_and_blesses() {
+    let out = kelk_plugin(&["test", workspace().join("parsers/alb").to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("one.log");
+    std::fs::copy(corpus_alb().join("aws-docs-examples.log"), &sample).unwrap();
+    let golden = dir.path().join("one.log.expected.ndjson");
+    let wasm = alb_wasm().to_str().unwrap();
+
+    let out = kelk_plugin(&["test", wasm, sample.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "a missing golden fails");
+    assert!(text(&out.stdout).contains("--bless"));
+
+    let out = kelk_plugin(&["test", "--bless", wasm, sample.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let blessed = std::fs::read_to_string(&golden).unwrap();
+    assert_eq!(blessed.lines().count(), 7);
+    assert_eq!(kelk_plugin(&["test", wasm, sample.to_str().unwrap()]).status.code(), Some(0));
+
+    std::fs::write(&golden, blessed.replacen(r#""status_code":200"#, r#""status_code":201"#, 1)).unwrap();
+    let out = kelk_plugin(&["test", wasm, sample.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("outcome 1: aws.elb.backend.http.response.status_code: expected 201, got 200"), "{stdout}");
+    assert!(stdout.contains("0 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn new_scaffolds_a_plugin_that_builds_and_passes_its_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("my-app");
+    let out = kelk_plugin(&["new", "my-app", "--dir", crate_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(kelk_plugin(&["new", "my-app", "--dir", crate_dir.to_str().unwrap()]).status.code(), Some(3), "no overwrite");
+    assert_eq!(kelk_plugin(&["new", "Bad Name"]).status.code(), Some(3));
+
+    let unit = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["test", "--quiet"])
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", workspace().join("target/plugins"))
+        .output()
+        .unwrap();
+    assert!(unit.status.success(), "{}{}", text(&unit.stdout), text(&unit.stderr));
+    assert!(text(&unit.stdout).contains("1 passed"), "{}", text(&unit.stdout));
+
+    let out = kelk_plugin(&["test", crate_dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("2 documents, 1 rejected") && stdout.contains("1 passed, 0 failed"), "{stdout}");
+}
+
+#[test]
+fn ingest_writes_bulk_files_and_dead_letters_with_stable_ids() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let inputs = [corpus_alb().join("plaso-aws_elb_access.log"), corpus_alb().join("grafana-loki-lambda-promtail-albaccesslog.log.gz")];
+    let run = |out: &Path| {
+        let mut args = vec!["ingest", "--plugin", alb_wasm().to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+        kelk(&args)
+    };
+    let out = run(out_dir.path());
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "rejections are dead-lettered, not failures: {stderr}");
+    assert!(stderr.contains("18 records from 2 file(s): 16 documents, 2 rejected"), "{stderr}");
+
+    let bulk = std::fs::read_to_string(out_dir.path().join("logs-aws.elb_logs-default-2020.01.11.ndjson")).unwrap();
+    let lines: Vec<serde_json::Value> = bulk.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2 * 10, "an action line and a document for each 2020-01-11 event");
+    assert_eq!(lines[0]["create"]["_index"], "logs-aws.elb_logs-default-2020.01.11");
+    assert!(lines[1]["@timestamp"].as_str().unwrap().starts_with("2020-01-11"));
+    assert!(out_dir.path().join("logs-aws.elb_logs-default-2022.12.06.ndjson").is_file(), "the gzip file's day");
+
+    let dead: Vec<serde_json::Value> =
+        std::fs::read_to_string(out_dir.path().join("dead-letters.ndjson")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(dead.len(), 2);
+    assert_eq!(dead[0]["record_number"], 15);
+    assert!(dead[0]["reason"].as_str().unwrap().contains("Network Load Balancer"));
+    assert!(dead[0]["excerpt"].as_str().unwrap().starts_with("tls 2.0"));
+    assert_eq!(dead[0]["plugin"], "alb");
+
+    let again = tempfile::tempdir().unwrap();
+    assert!(run(again.path()).status.success());
+    let ids = |dir: &Path| std::fs::read_to_string(dir.join("logs-aws.elb_logs-default-2020.01.11.ndjson")).unwrap();
+    assert_eq!(ids(out_dir.path()), ids(again.path()), "a rerun produces the same ids");
+}
