@@ -40,7 +40,8 @@ const MAX_ID_BYTES: usize = 512;
 /// object's bucket, key and version and the record's number in it. Reprocessing the same
 /// object therefore yields the same ids, and `create` turns a retry into a no-op.
 pub fn document_id(object: &ObjectRef, record_number: u64, natural_id: Option<&str>) -> String {
-    if let Some(id) = natural_id.filter(|id| !id.is_empty() && id.len() <= MAX_ID_BYTES) {
+    let natural_id = natural_id.filter(|id| !id.is_empty());
+    if let Some(id) = natural_id.filter(|id| id.len() <= MAX_ID_BYTES) {
         return id.to_owned();
     }
     let mut h = Sha256::new();

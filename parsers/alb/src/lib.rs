@@ -61,6 +61,10 @@ mod at {
     pub const REQUIRED: usize = REQUEST + 1;
 }
 
+/// The fields every document has, written in one piece.
+const ENVELOPE: &str = r#""ecs":{"version":"8.11.0"},"cloud":{"provider":"aws"}"#;
+const EVENT: &str = r#""kind":"event","category":["web"],"type":["access"],"dataset":"aws.elb_logs","module":"aws""#;
+
 /// Room for every known field plus a few appended ones, on the stack.
 const MAX_FIELDS: usize = at::KNOWN + 16;
 
@@ -122,14 +126,12 @@ impl LineParser for Alb {
             },
         };
 
-        doc.timestamp("@timestamp", time);
-        doc.object("ecs").str("version", ecs::ECS_VERSION.as_bytes());
-        doc.object("cloud").str("provider", b"aws");
+        doc.timestamp_text("@timestamp", f[at::TIME], time);
+        doc.fields(ENVELOPE);
 
         {
             let mut event = doc.object("event");
-            event.str("kind", b"event").str_array("category", [&b"web"[..]]).str_array("type", [&b"access"[..]]);
-            event.str("dataset", Self::INFO.dataset.as_bytes()).str("module", b"aws");
+            event.fields(EVENT);
             if let Some(status) = elb_status {
                 event.str("outcome", ecs::http_outcome(status));
             }
@@ -137,10 +139,11 @@ impl LineParser for Alb {
             if let [Some(a), Some(b), Some(c)] = times {
                 event.u64("duration", a + b + c);
             }
-            if let Some(start) = dash(f[at::REQUEST_CREATION_TIME]).and_then(parse_iso8601) {
-                event.timestamp("start", start);
+            let created = f[at::REQUEST_CREATION_TIME];
+            if let Some(start) = dash(created).and_then(parse_iso8601) {
+                event.timestamp_text("start", created, start);
             }
-            event.timestamp("end", time);
+            event.timestamp_text("end", f[at::TIME], time);
         }
 
         ecs::endpoint(doc, "source", f[at::CLIENT]);
@@ -262,6 +265,13 @@ impl<'a> Request<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_fields_match_the_sdk() {
+        let json = |fields: &str| -> String { format!("{{{fields}}}") };
+        assert_eq!(json(ENVELOPE), format!(r#"{{"ecs":{{"version":"{}"}},"cloud":{{"provider":"aws"}}}}"#, ecs::ECS_VERSION));
+        assert!(json(EVENT).contains(&format!(r#""dataset":"{}""#, Alb::INFO.dataset)));
+    }
 
     #[test]
     fn request_lines() {
