@@ -42,7 +42,8 @@ pub struct HostArgs {
 
 impl HostArgs {
     pub fn host(&self) -> anyhow::Result<Host> {
-        let limits = Limits { memory_bytes: self.memory_mib << 20, call_timeout: Duration::from_millis(self.call_timeout_ms) };
+        let limits =
+            Limits { memory_bytes: self.memory_mib << 20, call_timeout: Duration::from_millis(self.call_timeout_ms) };
         let cache = if self.no_cache { None } else { self.cache_dir.clone().or_else(default_cache_dir) };
         Host::new(limits, cache).map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e:#}"))
     }
@@ -52,7 +53,9 @@ fn default_cache_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("KELK_CACHE_DIR") {
         return Some(dir.into());
     }
-    let base = std::env::var_os("XDG_CACHE_HOME").map(PathBuf::from).or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))?;
     Some(base.join("kelk"))
 }
 
@@ -105,7 +108,13 @@ impl Report {
 
 /// Runs each file through `plugin` into `sink`, with a progress bar on a terminal. A file
 /// that fails is reported and the next one still runs.
-pub fn ingest_files(plugin: &Plugin, files: &[PathBuf], options: &[(String, String)], index_prefix: Option<&str>, sink: &mut dyn Sink) -> Report {
+pub fn ingest_files(
+    plugin: &Plugin,
+    files: &[PathBuf],
+    options: &[(String, String)],
+    index_prefix: Option<&str>,
+    sink: &mut dyn Sink,
+) -> Report {
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
@@ -122,7 +131,7 @@ pub fn ingest_files(plugin: &Plugin, files: &[PathBuf], options: &[(String, Stri
             Ok(file) => pipeline::ingest(plugin, &job, Progress { inner: file, bar: &bar }, sink),
             Err(e) => Err(Failed {
                 counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() },
-                error: pipeline::IngestError::Decode { object: object.to_string(), source: e },
+                error: Box::new(pipeline::IngestError::Decode { object: object.to_string(), source: e }),
             }),
         };
         match result {

@@ -19,8 +19,12 @@ struct GzipErrors<R>(R);
 impl<R: Read> Read for GzipErrors<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.read(buf).map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => io::Error::new(e.kind(), "the gzip stream is truncated: the object ends inside compressed data"),
-            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => io::Error::new(e.kind(), format!("the gzip stream is corrupt: {e}")),
+            io::ErrorKind::UnexpectedEof => {
+                io::Error::new(e.kind(), "the gzip stream is truncated: the object ends inside compressed data")
+            }
+            io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData => {
+                io::Error::new(e.kind(), format!("the gzip stream is corrupt: {e}"))
+            }
             _ => e,
         })
     }

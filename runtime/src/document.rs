@@ -92,7 +92,11 @@ mod tests {
         let long = "x".repeat(600);
         let hashed = document_id(&obj("k", None), 1, Some(&long));
         assert_eq!(hashed.len(), 22);
-        assert_eq!(hashed, document_id(&obj("k", None), 7, Some(&long)), "a long natural id hashes to the same id in any record");
+        assert_eq!(
+            hashed,
+            document_id(&obj("k", None), 7, Some(&long)),
+            "a long natural id hashes to the same id in any record"
+        );
         assert_eq!(document_id(&obj("k", None), 1, Some("")), document_id(&obj("k", None), 1, None));
     }
 

@@ -87,7 +87,8 @@ impl Host {
 
     /// Loads a plugin from a `.wasm` file.
     pub fn load_file(&self, path: &std::path::Path) -> Result<Plugin, PluginError> {
-        let wasm = std::fs::read(path).map_err(|e| PluginError::Read { path: path.display().to_string(), message: e.to_string() })?;
+        let wasm = std::fs::read(path)
+            .map_err(|e| PluginError::Read { path: path.display().to_string(), message: e.to_string() })?;
         self.load(&path.display().to_string(), &wasm)
     }
 
@@ -127,7 +128,13 @@ impl StoreState {
         let stderr = MemoryOutputPipe::new(STDERR_BYTES);
         // No preopened directories, no environment, no arguments, no sockets.
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
-        StoreState { wasi, table: ResourceTable::new(), limits, limiter: MemoryLimiter::new(limits.memory_bytes), stderr }
+        StoreState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            stderr,
+        }
     }
 }
 

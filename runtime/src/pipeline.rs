@@ -2,8 +2,8 @@
 //! documents with ids and indices → sink. Memory is bounded by one chunk, one batch and the
 //! session's cap, whatever the object's size.
 
-use crate::decode::{decompressed, next_chunk, CHUNK_BYTES};
-use crate::document::{document_id, index_name, ObjectRef};
+use crate::decode::{CHUNK_BYTES, decompressed, next_chunk};
+use crate::document::{ObjectRef, document_id, index_name};
 use crate::plugin::{Batch, Plugin};
 use crate::session::{SessionError, SourceContext};
 use crate::sink::{DeadLetter, Document, Sink};
@@ -57,7 +57,7 @@ pub enum IngestError {
 #[derive(Debug)]
 pub struct Failed {
     pub counts: Counts,
-    pub error: IngestError,
+    pub error: Box<IngestError>,
 }
 
 /// The parameters of one object's parse.
@@ -78,12 +78,18 @@ pub fn ingest(plugin: &Plugin, job: &Job, input: impl Read, sink: &mut dyn Sink)
         Ok(()) => Ok(counts),
         Err(error) => {
             counts.failed_objects = 1;
-            Err(Failed { counts, error })
+            Err(Failed { counts, error: Box::new(error) })
         }
     }
 }
 
-fn run(plugin: &Plugin, job: &Job, input: impl Read, sink: &mut dyn Sink, counts: &mut Counts) -> Result<(), IngestError> {
+fn run(
+    plugin: &Plugin,
+    job: &Job,
+    input: impl Read,
+    sink: &mut dyn Sink,
+    counts: &mut Counts,
+) -> Result<(), IngestError> {
     let decode_error = |source| IngestError::Decode { object: job.object.to_string(), source };
     let ctx = SourceContext {
         bucket: job.object.bucket.clone(),
@@ -109,9 +115,19 @@ fn run(plugin: &Plugin, job: &Job, input: impl Read, sink: &mut dyn Sink, counts
 }
 
 /// Gives each document its id and index and hands it to the sink; dead-letters rejections.
-fn emit(plugin: &Plugin, job: &Job, batch: &Batch, sink: &mut dyn Sink, counts: &mut Counts) -> Result<(), IngestError> {
+fn emit(
+    plugin: &Plugin,
+    job: &Job,
+    batch: &Batch,
+    sink: &mut dyn Sink,
+    counts: &mut Counts,
+) -> Result<(), IngestError> {
     let prefix = job.index_prefix.unwrap_or(&plugin.info.index_prefix);
-    let contract = |message: String| IngestError::Contract { object: job.object.to_string(), plugin: plugin.info.name.clone(), message };
+    let contract = |message: String| IngestError::Contract {
+        object: job.object.to_string(),
+        plugin: plugin.info.name.clone(),
+        message,
+    };
     let dead_letter = |sink: &mut dyn Sink, record_number, offset, reason: &str, excerpt: &[u8]| {
         let letter = DeadLetter {
             reason,
@@ -127,16 +143,26 @@ fn emit(plugin: &Plugin, job: &Job, batch: &Batch, sink: &mut dyn Sink, counts: 
     let mut at = 0usize;
     for doc in &batch.documents {
         let end = at + doc.length as usize;
-        let source = batch.json.get(at..end).ok_or_else(|| contract(format!("document lengths overrun its {} bytes of JSON", batch.json.len())))?;
+        let source = batch
+            .json
+            .get(at..end)
+            .ok_or_else(|| contract(format!("document lengths overrun its {} bytes of JSON", batch.json.len())))?;
         at = end;
         if !(source.starts_with(b"{") && source.ends_with(b"}")) {
-            dead_letter(sink, doc.record_number, doc.offset, "the plugin produced a document that is not a JSON object", source)?;
+            dead_letter(
+                sink,
+                doc.record_number,
+                doc.offset,
+                "the plugin produced a document that is not a JSON object",
+                source,
+            )?;
             counts.rejected += 1;
             continue;
         }
         let id = document_id(job.object, doc.record_number, doc.natural_id.as_deref());
         let index = index_name(prefix, doc.event_time_ms);
-        sink.document(&Document { index: &index, id: &id, record_number: doc.record_number, source }).map_err(IngestError::Sink)?;
+        sink.document(&Document { index: &index, id: &id, record_number: doc.record_number, source })
+            .map_err(IngestError::Sink)?;
         counts.documents += 1;
     }
     if at != batch.json.len() {

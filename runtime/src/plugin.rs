@@ -52,7 +52,9 @@ pub enum PluginError {
     Read { path: String, message: String },
     #[error("plugin {plugin} is not a valid WebAssembly component: {message}")]
     Invalid { plugin: String, message: String },
-    #[error("plugin {plugin} imports `{import}`, which plugins may not use (a parser gets bytes and returns documents; it has no file system, network or environment)")]
+    #[error(
+        "plugin {plugin} imports `{import}`, which plugins may not use (a parser gets bytes and returns documents; it has no file system, network or environment)"
+    )]
     ForbiddenImport { plugin: String, import: String },
     #[error("plugin {plugin} does not implement the kelk:parser@{CONTRACT_VERSION} contract: {message}")]
     Contract { plugin: String, message: String },
@@ -76,7 +78,8 @@ impl Plugin {
         let sha256 = hex::encode(Sha256::digest(wasm));
         let component = compile_cached(host.engine(), host.cache_dir(), &sha256, wasm)
             .map_err(|e| PluginError::Invalid { plugin: name.into(), message: format!("{e:#}") })?;
-        check_imports(host.engine(), &component).map_err(|import| PluginError::ForbiddenImport { plugin: name.into(), import })?;
+        check_imports(host.engine(), &component)
+            .map_err(|import| PluginError::ForbiddenImport { plugin: name.into(), import })?;
         let contract = |e: wasmtime::Error| PluginError::Contract { plugin: name.into(), message: format!("{e:#}") };
         let instance_pre = host.linker().instantiate_pre(&component).map_err(contract)?;
         let pre = LogParserPre::new(instance_pre).map_err(contract)?;
@@ -98,7 +101,10 @@ impl Plugin {
         if major(&plugin.info.contract_version) != major(CONTRACT_VERSION) {
             return Err(PluginError::Contract {
                 plugin: name.into(),
-                message: format!("it was built for contract {}, this host implements {CONTRACT_VERSION}", plugin.info.contract_version),
+                message: format!(
+                    "it was built for contract {}, this host implements {CONTRACT_VERSION}",
+                    plugin.info.contract_version
+                ),
             });
         }
         Ok(plugin)
@@ -176,4 +182,3 @@ fn compile_cached(engine: &Engine, cache_dir: Option<&Path>, sha256: &str, wasm:
     }
     Ok(component)
 }
-

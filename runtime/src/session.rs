@@ -24,7 +24,8 @@ pub enum SessionError {
 fn stderr_suffix(stderr: &str) -> String {
     // A Rust panic prints its location and message, then a hint about backtraces that
     // does not apply inside the sandbox.
-    let said: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE")).collect();
+    let said: Vec<&str> =
+        stderr.lines().filter(|l| !l.trim().is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE")).collect();
     if said.is_empty() { String::new() } else { format!("; its stderr said: {}", said.join(" ")) }
 }
 
@@ -68,12 +69,17 @@ pub struct Session<'p> {
 
 impl<'p> Session<'p> {
     pub(crate) fn open(plugin: &'p Plugin, ctx: &SourceContext) -> Result<Self, SessionError> {
-        let object = crate::document::ObjectRef { bucket: ctx.bucket.clone(), key: ctx.key.clone(), version_id: ctx.version_id.clone() };
+        let object = crate::document::ObjectRef {
+            bucket: ctx.bucket.clone(),
+            key: ctx.key.clone(),
+            version_id: ctx.version_id.clone(),
+        };
         let context = format!("plugin {} on {object}", plugin.info.name);
         let mut store = Store::new(plugin.pre.engine(), StoreState::new(plugin.limits));
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(deadline_ticks(plugin.limits));
-        let bindings = plugin.pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
+        let bindings =
+            plugin.pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
         let handle = bindings
             .kelk_parser_parser()
             .session()

@@ -25,7 +25,9 @@ fn command(bin: &str, args: &[&str]) -> Output {
     let mut cmd = Command::new(bin);
     // Plugins are built by the tools themselves; a target directory of their own keeps
     // that apart from the build running these tests.
-    cmd.args(args).env("CARGO_TARGET_DIR", workspace().join("target/plugins")).env("KELK_CACHE_DIR", workspace().join("target/plugins/cache"));
+    cmd.args(args)
+        .env("CARGO_TARGET_DIR", workspace().join("target/plugins"))
+        .env("KELK_CACHE_DIR", workspace().join("target/plugins/cache"));
     cmd.output().expect("the binary runs")
 }
 
@@ -121,7 +123,11 @@ fn new_scaffolds_a_plugin_that_builds_and_passes_its_tests() {
     let crate_dir = dir.path().join("my-app");
     let out = kelk_plugin(&["new", "my-app", "--dir", crate_dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(kelk_plugin(&["new", "my-app", "--dir", crate_dir.to_str().unwrap()]).status.code(), Some(3), "no overwrite");
+    assert_eq!(
+        kelk_plugin(&["new", "my-app", "--dir", crate_dir.to_str().unwrap()]).status.code(),
+        Some(3),
+        "no overwrite"
+    );
     assert_eq!(kelk_plugin(&["new", "Bad Name"]).status.code(), Some(3));
 
     let unit = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
@@ -142,7 +148,10 @@ fn new_scaffolds_a_plugin_that_builds_and_passes_its_tests() {
 #[test]
 fn ingest_writes_bulk_files_and_dead_letters_with_stable_ids() {
     let out_dir = tempfile::tempdir().unwrap();
-    let inputs = [corpus_alb().join("plaso-aws_elb_access.log"), corpus_alb().join("grafana-loki-lambda-promtail-albaccesslog.log.gz")];
+    let inputs = [
+        corpus_alb().join("plaso-aws_elb_access.log"),
+        corpus_alb().join("grafana-loki-lambda-promtail-albaccesslog.log.gz"),
+    ];
     let run = |out: &Path| {
         let mut args = vec!["ingest", "--plugin", alb_wasm().to_str().unwrap(), "--out", out.to_str().unwrap()];
         args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
@@ -160,8 +169,11 @@ fn ingest_writes_bulk_files_and_dead_letters_with_stable_ids() {
     assert!(lines[1]["@timestamp"].as_str().unwrap().starts_with("2020-01-11"));
     assert!(out_dir.path().join("logs-aws.elb_logs-default-2022.12.06.ndjson").is_file(), "the gzip file's day");
 
-    let dead: Vec<serde_json::Value> =
-        std::fs::read_to_string(out_dir.path().join("dead-letters.ndjson")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let dead: Vec<serde_json::Value> = std::fs::read_to_string(out_dir.path().join("dead-letters.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(dead.len(), 2);
     assert_eq!(dead[0]["record_number"], 15);
     assert!(dead[0]["reason"].as_str().unwrap().contains("Network Load Balancer"));

@@ -52,7 +52,10 @@ fn main() {
     let mut corpus = Vec::new();
     AlbLog::new(1, mb * 1_000_000).read_to_end(&mut corpus).unwrap();
     let lines = corpus.iter().filter(|&&b| b == b'\n').count();
-    println!("corpus: {:.1} MB of generated ALB log, {lines} lines, {CHUNK_BYTES}-byte chunks, best of {runs}", corpus.len() as f64 / 1e6);
+    println!(
+        "corpus: {:.1} MB of generated ALB log, {lines} lines, {CHUNK_BYTES}-byte chunks, best of {runs}",
+        corpus.len() as f64 / 1e6
+    );
     let rate = |(t, docs): (Duration, u64)| {
         assert_eq!(docs as usize, lines, "every line is a document");
         corpus.len() as f64 / 1e6 / t.as_secs_f64()
@@ -75,7 +78,13 @@ fn main() {
 
     let host = kelk_tests::host();
     let alb = kelk_tests::load(&host, "kelk-parser-alb");
-    let ctx = SourceContext { bucket: "b".into(), key: "k".into(), version_id: None, log_type: "alb".into(), options: vec![] };
+    let ctx = SourceContext {
+        bucket: "b".into(),
+        key: "k".into(),
+        version_id: None,
+        log_type: "alb".into(),
+        options: vec![],
+    };
     let wasm = rate(best(runs, || {
         let mut session = alb.session(&ctx).unwrap();
         let mut docs = 0;

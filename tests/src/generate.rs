@@ -31,7 +31,8 @@ const USER_AGENTS: &[&str] = &[
     "python-requests/2.31.0",
     "ELB-HealthChecker/2.0",
 ];
-const PATHS: &[&str] = &["/", "/index.html", "/api/v1/orders", "/static/app.js", "/images/banner.png", "/login", "/search"];
+const PATHS: &[&str] =
+    &["/", "/index.html", "/api/v1/orders", "/static/app.js", "/images/banner.png", "/login", "/search"];
 const STATUSES: &[u32] = &[200, 200, 200, 200, 200, 200, 301, 302, 304, 404, 500, 502];
 
 /// ALB access-log lines in the current 30-field layout, up to `limit` bytes (whole lines).
@@ -47,7 +48,14 @@ pub struct AlbLog {
 
 impl AlbLog {
     pub fn new(seed: u64, limit: u64) -> Self {
-        AlbLog { rng: Rng(seed | 1), limit, produced: 0, line: Vec::with_capacity(1024), pos: 0, time_us: 1_709_251_200_000_000 }
+        AlbLog {
+            rng: Rng(seed | 1),
+            limit,
+            produced: 0,
+            line: Vec::with_capacity(1024),
+            pos: 0,
+            time_us: 1_709_251_200_000_000,
+        }
     }
 
     fn next_line(&mut self) {
@@ -55,12 +63,26 @@ impl AlbLog {
         self.time_us += r.below(20_000);
         let (secs, us) = (self.time_us / 1_000_000, self.time_us % 1_000_000);
         let (days, sod) = (secs / 86_400, secs % 86_400);
-        let time = format!("2024-03-{:02}T{:02}:{:02}:{:02}.{us:06}Z", 1 + days - 19_783, sod / 3600, sod / 60 % 60, sod % 60);
+        let time =
+            format!("2024-03-{:02}T{:02}:{:02}:{:02}.{us:06}Z", 1 + days - 19_783, sod / 3600, sod / 60 % 60, sod % 60);
         let kind = *r.pick(&["http", "https", "https", "h2"]);
         let client = if r.below(10) == 0 {
-            format!("2600:1f18:{:x}:{:x}::{:x}:{}", r.below(0xffff), r.below(0xffff), r.below(0xffff), 1024 + r.below(60_000))
+            format!(
+                "2600:1f18:{:x}:{:x}::{:x}:{}",
+                r.below(0xffff),
+                r.below(0xffff),
+                r.below(0xffff),
+                1024 + r.below(60_000)
+            )
         } else {
-            format!("{}.{}.{}.{}:{}", 1 + r.below(223), r.below(256), r.below(256), 1 + r.below(254), 1024 + r.below(60_000))
+            format!(
+                "{}.{}.{}.{}:{}",
+                1 + r.below(223),
+                r.below(256),
+                r.below(256),
+                1 + r.below(254),
+                1024 + r.below(60_000)
+            )
         };
         let no_target = r.below(20) == 0;
         let target = if no_target { "-".to_owned() } else { format!("10.0.{}.{}:80", r.below(4), 1 + r.below(254)) };
@@ -71,7 +93,8 @@ impl AlbLog {
         let scheme = if kind == "http" { "http" } else { "https" };
         let port = if kind == "http" { 80 } else { 443 };
         let path = *r.pick(PATHS);
-        let query = if r.below(3) == 0 { format!("?id={}&page={}", r.below(100_000), r.below(50)) } else { String::new() };
+        let query =
+            if r.below(3) == 0 { format!("?id={}&page={}", r.below(100_000), r.below(50)) } else { String::new() };
         let version = if kind == "h2" { "HTTP/2.0" } else { "HTTP/1.1" };
         let ua = *r.pick(USER_AGENTS);
         let (cipher, protocol) = if kind == "http" { ("-", "-") } else { ("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2") };
@@ -79,13 +102,13 @@ impl AlbLog {
         let tid = format!("TID_{:016x}{:016x}", r.next(), r.next());
         let l = &mut self.line;
         l.clear();
-        write!(
+        writeln!(
             l,
             "{kind} {time} app/prod-web/50dc6c495c0c9188 {client} {target} {t1} {t2} {t3} {status} {target_status} {} {} \
              \"GET {scheme}://www.example.com:{port}{path}{query} {version}\" \"{ua}\" {cipher} {protocol} \
              arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/prod-web/73e2d6bc24d8a067 \"{trace}\" \
              \"www.example.com\" \"arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012\" \
-             {} {time} \"forward\" \"-\" \"-\" \"{target}\" \"{target_status}\" \"-\" \"-\" {tid}\n",
+             {} {time} \"forward\" \"-\" \"-\" \"{target}\" \"{target_status}\" \"-\" \"-\" {tid}",
             r.below(2_000),
             r.below(200_000),
             r.below(5),

@@ -19,7 +19,8 @@ pub fn workspace() -> PathBuf {
 /// The shared corpus of public sample logs, beside the project root (`../shared/corpus`),
 /// or where `KELK_CORPUS` says. Missing is an error, never a silent skip.
 pub fn corpus(format: &str) -> PathBuf {
-    let root = std::env::var_os("KELK_CORPUS").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/corpus"));
+    let root =
+        std::env::var_os("KELK_CORPUS").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared/corpus"));
     let dir = root.join(format);
     assert!(dir.is_dir(), "the sample corpus is missing: {} (set KELK_CORPUS)", dir.display());
     dir
@@ -76,7 +77,12 @@ pub struct Collected {
 impl Sink for Collect {
     fn document(&mut self, doc: &Document) -> std::io::Result<()> {
         let source = serde_json::from_slice(doc.source).map_err(std::io::Error::other)?;
-        self.documents.push(Collected { index: doc.index.into(), id: doc.id.into(), record_number: doc.record_number, source });
+        self.documents.push(Collected {
+            index: doc.index.into(),
+            id: doc.id.into(),
+            record_number: doc.record_number,
+            source,
+        });
         Ok(())
     }
 
@@ -91,7 +97,12 @@ impl Sink for Collect {
 }
 
 /// Runs one object through the pipeline into a fresh [`Collect`].
-pub fn ingest(plugin: &Plugin, object: &ObjectRef, options: &[(String, String)], input: &[u8]) -> (Result<Counts, Failed>, Collect) {
+pub fn ingest(
+    plugin: &Plugin,
+    object: &ObjectRef,
+    options: &[(String, String)],
+    input: &[u8],
+) -> (Result<Counts, Failed>, Collect) {
     let mut sink = Collect::default();
     let job = Job { object, log_type: &plugin.info.name, options, index_prefix: None };
     let result = pipeline::ingest(plugin, &job, input, &mut sink);

@@ -50,25 +50,39 @@ fn get<'v>(doc: &'v Value, path: &str) -> &'v Value {
 
 /// Timestamps compare as instants: `.364000Z` is `.364Z`.
 fn same_time(a: &Value, b: &Value) -> bool {
-    let norm = |v: &Value| v.as_str().map(|s| s.replace("+00:00", "Z").trim_end_matches('Z').trim_end_matches('0').trim_end_matches('.').to_owned());
+    let norm = |v: &Value| {
+        v.as_str().map(|s| {
+            s.replace("+00:00", "Z").trim_end_matches('Z').trim_end_matches('0').trim_end_matches('.').to_owned()
+        })
+    };
     norm(a) == norm(b)
 }
 
 #[test]
 fn every_line_is_a_document_or_a_rejection_with_a_reason() {
     let mut total = (0, 0);
-    let mut paths: Vec<_> = std::fs::read_dir(corpus("alb")).unwrap().map(|e| e.unwrap().path()).filter(|p| is_log(p)).collect();
+    let mut paths: Vec<_> =
+        std::fs::read_dir(corpus("alb")).unwrap().map(|e| e.unwrap().path()).filter(|p| is_log(p)).collect();
     paths.sort();
     assert!(paths.len() >= 20, "the corpus has its ALB files");
     for path in &paths {
         let sink = parse(path);
-        println!("{}: {} documents, {} rejected", path.file_name().unwrap().to_string_lossy(), sink.documents.len(), sink.dead_letters.len());
+        println!(
+            "{}: {} documents, {} rejected",
+            path.file_name().unwrap().to_string_lossy(),
+            sink.documents.len(),
+            sink.dead_letters.len()
+        );
         for (record, reason) in &sink.dead_letters {
             println!("    line {record}: {reason}");
             assert!(reason.contains("Network Load Balancer"), "only NLB lines are refused: line {record}: {reason}");
         }
         for doc in &sink.documents {
-            assert!(doc.source["@timestamp"].is_string() && doc.source["source"]["address"].is_string(), "{}", doc.source);
+            assert!(
+                doc.source["@timestamp"].is_string() && doc.source["source"]["address"].is_string(),
+                "{}",
+                doc.source
+            );
             assert!(doc.index.starts_with("logs-aws.elb_logs-default-20"), "{}", doc.index);
         }
         total.0 += sink.documents.len();
@@ -81,7 +95,8 @@ fn every_line_is_a_document_or_a_rejection_with_a_reason() {
 #[test]
 fn agrees_with_vrl_parse_aws_alb_log() {
     let dir = corpus("alb");
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("vrl-parse_aws_alb_log.tests.expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("vrl-parse_aws_alb_log.tests.expected.json")).unwrap()).unwrap();
     let sink = parse(&dir.join("vrl-parse_aws_alb_log.tests.log"));
     let cases = expected["cases"].as_array().unwrap();
     assert_eq!(sink.documents.len(), cases.len());
@@ -126,9 +141,17 @@ fn agrees_with_vrl_parse_aws_alb_log() {
         check("trace_id", get(d, "aws.elb.trace_id").clone());
         check("domain_name", get(d, "destination.domain").clone());
         check("chosen_cert_arn", get(d, "aws.elb.chosen_cert.arn").clone());
-        check("matched_rule_priority", get(d, "aws.elb.matched_rule_priority").as_i64().map_or(Value::Null, |n| json!(n.to_string())));
+        check(
+            "matched_rule_priority",
+            get(d, "aws.elb.matched_rule_priority").as_i64().map_or(Value::Null, |n| json!(n.to_string())),
+        );
         assert!(same_time(get(d, "event.start"), &want["request_creation_time"]), "case {name}: request_creation_time");
-        check("actions_executed", get(d, "aws.elb.action_executed").as_array().map_or(Value::Null, |a| json!(a.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(","))));
+        check(
+            "actions_executed",
+            get(d, "aws.elb.action_executed")
+                .as_array()
+                .map_or(Value::Null, |a| json!(a.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(","))),
+        );
         check("redirect_url", get(d, "aws.elb.redirect_url").clone());
         check("error_reason", get(d, "aws.elb.error.reason").clone());
         check("target_port_list", get(d, "aws.elb.target_port").clone());
@@ -144,7 +167,10 @@ fn agrees_with_vrl_parse_aws_alb_log() {
 #[test]
 fn agrees_with_logstash_classic_elb_ecs() {
     let dir = corpus("alb");
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("logstash-patterns-core-aws_spec-ELB_ACCESS_LOG.classic-elb.expected.json")).unwrap()).unwrap();
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("logstash-patterns-core-aws_spec-ELB_ACCESS_LOG.classic-elb.expected.json")).unwrap(),
+    )
+    .unwrap();
     let sink = parse(&dir.join("logstash-patterns-core-aws_spec-ELB_ACCESS_LOG.classic-elb.log"));
     let cases = expected["cases"].as_array().unwrap();
     assert_eq!(sink.documents.len(), cases.len());
@@ -176,20 +202,29 @@ fn agrees_with_logstash_classic_elb_ecs() {
 #[test]
 fn agrees_with_plaso_on_its_first_event() {
     let dir = corpus("alb");
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("plaso-aws_elb_access.log.expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plaso-aws_elb_access.log.expected.json")).unwrap()).unwrap();
     let want = &expected["checks"][0]["expected_event_values"];
     let sink = parse(&dir.join("plaso-aws_elb_access.log"));
     assert_eq!(expected["checks"][1]["number_of_event_data"], 16);
     assert_eq!(sink.documents.len() + sink.dead_letters.len(), 16);
     let d = &sink.documents[0].source;
     let pairs = [
-        ("actions_executed", get(d, "aws.elb.action_executed").as_array().map(|a| json!(a.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(",")))),
+        (
+            "actions_executed",
+            get(d, "aws.elb.action_executed")
+                .as_array()
+                .map(|a| json!(a.iter().map(|v| v.as_str().unwrap()).collect::<Vec<_>>().join(","))),
+        ),
         ("chosen_cert_arn", Some(get(d, "aws.elb.chosen_cert.arn").clone())),
         ("destination_group_arn", Some(get(d, "aws.elb.target_group.arn").clone())),
         ("destination_ip_address", Some(get(d, "aws.elb.backend.ip").clone())),
         ("destination_port", Some(get(d, "aws.elb.backend.port").clone())),
         ("destination_list", Some(get(d, "aws.elb.target_port").clone())),
-        ("destination_processing_duration", Some(json!(format!("{:.3}", get(d, "aws.elb.backend_processing_time.sec").as_f64().unwrap())))),
+        (
+            "destination_processing_duration",
+            Some(json!(format!("{:.3}", get(d, "aws.elb.backend_processing_time.sec").as_f64().unwrap()))),
+        ),
         ("destination_status_code", Some(get(d, "aws.elb.backend.http.response.status_code").clone())),
         ("domain_name", Some(get(d, "destination.domain").clone())),
         ("elb_status_code", Some(get(d, "http.response.status_code").clone())),
@@ -210,13 +245,20 @@ fn agrees_with_plaso_on_its_first_event() {
     }
     assert!(same_time(&d["@timestamp"], &want["response_time"]));
     assert!(same_time(get(d, "event.start"), &want["request_time"]));
-    let request = format!("{} {} HTTP/{}", d["http"]["request"]["method"].as_str().unwrap(), d["url"]["original"].as_str().unwrap(), d["http"]["version"].as_str().unwrap());
+    let request = format!(
+        "{} {} HTTP/{}",
+        d["http"]["request"]["method"].as_str().unwrap(),
+        d["url"]["original"].as_str().unwrap(),
+        d["http"]["version"].as_str().unwrap()
+    );
     assert_eq!(request, want["request"]);
 }
 
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
         v => out.push((prefix.to_owned(), v.clone())),
     }
 }

@@ -35,16 +35,34 @@ impl Outcome {
         Outcome {
             documents: b
                 .iter()
-                .map(|(d, json)| (d.record.number, d.record.offset, d.event_time_ms, d.natural_id.clone(), String::from_utf8(json.to_vec()).unwrap()))
+                .map(|(d, json)| {
+                    (
+                        d.record.number,
+                        d.record.offset,
+                        d.event_time_ms,
+                        d.natural_id.clone(),
+                        String::from_utf8(json.to_vec()).unwrap(),
+                    )
+                })
                 .collect(),
-            rejections: b.rejections.iter().map(|r| (r.record.number, r.record.offset, r.reason.clone(), r.excerpt.clone())).collect(),
+            rejections: b
+                .rejections
+                .iter()
+                .map(|r| (r.record.number, r.record.offset, r.reason.clone(), r.excerpt.clone()))
+                .collect(),
             skipped: u64::from(b.skipped),
         }
     }
 }
 
 fn context() -> SourceContext {
-    SourceContext { bucket: String::new(), key: String::new(), version_id: None, log_type: "alb".into(), options: vec![] }
+    SourceContext {
+        bucket: String::new(),
+        key: String::new(),
+        version_id: None,
+        log_type: "alb".into(),
+        options: vec![],
+    }
 }
 
 /// Pushes `chunks` into a fresh session of `plugin` and collects what comes back.

@@ -10,7 +10,13 @@ use kelk_tests::{host, load};
 fn run(bytes: u64) -> (u64, usize) {
     let host = host();
     let alb = load(&host, "kelk-parser-alb");
-    let ctx = SourceContext { bucket: "b".into(), key: "k".into(), version_id: None, log_type: "alb".into(), options: vec![] };
+    let ctx = SourceContext {
+        bucket: "b".into(),
+        key: "k".into(),
+        version_id: None,
+        log_type: "alb".into(),
+        options: vec![],
+    };
     let mut session = alb.session(&ctx).unwrap();
     let mut input = AlbLog::new(42, bytes);
     let mut buf = Vec::with_capacity(CHUNK_BYTES);
@@ -31,7 +37,9 @@ fn run(bytes: u64) -> (u64, usize) {
 fn plugin_memory_is_flat_in_the_input_size() {
     let (small_docs, small_peak) = run(4 << 20);
     let (large_docs, large_peak) = run(64 << 20);
-    println!("4 MiB: {small_docs} documents, peak {small_peak} bytes; 64 MiB: {large_docs} documents, peak {large_peak} bytes");
+    println!(
+        "4 MiB: {small_docs} documents, peak {small_peak} bytes; 64 MiB: {large_docs} documents, peak {large_peak} bytes"
+    );
     assert!(large_docs > 15 * small_docs);
     assert!(large_peak <= small_peak + (64 << 10), "peak grew from {small_peak} to {large_peak}");
     assert!(large_peak < 8 << 20, "a few chunks' worth, not the object: {large_peak}");

@@ -16,12 +16,15 @@ fn misbehave(limits: Limits, b: &str) -> SessionError {
     let host = host_with(limits);
     let rogue = load(&host, "kelk-test-plugin-rogue");
     let (result, _) = ingest(&rogue, &object("first.log"), &behaviour(b), b"some input\n");
-    let error = match result.expect_err("the rogue plugin must fail").error {
+    let error = match *result.expect_err("the rogue plugin must fail").error {
         IngestError::Plugin(e) => e,
         other => panic!("expected a plugin error, got {other}"),
     };
     let message = error.to_string();
-    assert!(message.contains("plugin rogue") && message.contains("first.log"), "the error names plugin and object: {message}");
+    assert!(
+        message.contains("plugin rogue") && message.contains("first.log"),
+        "the error names plugin and object: {message}"
+    );
 
     let (next, sink) = ingest(&rogue, &object("next.log"), &[], b"0123456789");
     assert_eq!(next.expect("the next object still processes").documents, 1);
@@ -56,7 +59,10 @@ fn unbounded_memory_growth_hits_the_cap() {
 fn a_panic_is_reported_with_its_message() {
     let error = misbehave(Limits::default(), "panic");
     assert!(matches!(error, SessionError::Trap { .. }), "{error}");
-    assert!(error.to_string().contains("rogue plugin panics on purpose"), "the panic message reaches the report: {error}");
+    assert!(
+        error.to_string().contains("rogue plugin panics on purpose"),
+        "the panic message reaches the report: {error}"
+    );
 }
 
 #[test]
@@ -65,7 +71,7 @@ fn a_broken_batch_is_a_contract_error_not_a_crash() {
     let rogue = load(&host, "kelk-test-plugin-rogue");
     let (result, sink) = ingest(&rogue, &object("o.log"), &behaviour("overrun"), b"x");
     let failed = result.expect_err("overrun is refused");
-    assert!(matches!(failed.error, IngestError::Contract { .. }), "{}", failed.error);
+    assert!(matches!(*failed.error, IngestError::Contract { .. }), "{}", failed.error);
     assert!(failed.error.to_string().contains("overrun"), "{}", failed.error);
     assert!(sink.documents.is_empty());
 }
@@ -102,7 +108,7 @@ fn truncated_gzip_is_a_clear_error_after_the_documents_before_it() {
     let (result, sink) = ingest(&alb, &object("cut.log.gz"), &[], &z[..z.len() * 2 / 3]);
     let failed = result.expect_err("a truncated object fails");
     let message = failed.error.to_string();
-    assert!(matches!(failed.error, IngestError::Decode { .. }), "{message}");
+    assert!(matches!(*failed.error, IngestError::Decode { .. }), "{message}");
     assert!(message.contains("truncated") && message.contains("cut.log.gz"), "{message}");
     assert_eq!(failed.counts.failed_objects, 1);
     assert!(!sink.documents.is_empty() && failed.counts.documents == sink.documents.len() as u64);

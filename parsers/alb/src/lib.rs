@@ -98,7 +98,10 @@ impl LineParser for Alb {
         let mut extra: Vec<&[u8]> = Vec::new();
         for token in tokens {
             let Ok(token) = token else {
-                return Parsed::Reject(format!("field {} opens a quote that is never closed", n + 1 + usize::from(kind.is_some())));
+                return Parsed::Reject(format!(
+                    "field {} opens a quote that is never closed",
+                    n + 1 + usize::from(kind.is_some())
+                ));
             };
             if n < MAX_FIELDS {
                 f[n] = token.text;
@@ -115,14 +118,22 @@ impl LineParser for Alb {
             });
         };
         if n < at::REQUIRED {
-            return Parsed::Reject(format!("{n} fields after the type, at least {} expected (time … \"request\")", at::REQUIRED));
+            return Parsed::Reject(format!(
+                "{n} fields after the type, at least {} expected (time … \"request\")",
+                at::REQUIRED
+            ));
         }
 
         let elb_status = match dash(f[at::ELB_STATUS]) {
             None => None,
             Some(text) => match parse_u64(text) {
                 Some(status) => Some(status),
-                None => return Parsed::Reject(format!("elb_status_code `{}` is not a number", String::from_utf8_lossy(text))),
+                None => {
+                    return Parsed::Reject(format!(
+                        "elb_status_code `{}` is not a number",
+                        String::from_utf8_lossy(text)
+                    ));
+                }
             },
         };
 
@@ -135,7 +146,8 @@ impl LineParser for Alb {
             if let Some(status) = elb_status {
                 event.str("outcome", ecs::http_outcome(status));
             }
-            let times = [at::REQUEST_PROCESSING, at::TARGET_PROCESSING, at::RESPONSE_PROCESSING].map(|i| seconds_to_nanos(f[i]));
+            let times = [at::REQUEST_PROCESSING, at::TARGET_PROCESSING, at::RESPONSE_PROCESSING]
+                .map(|i| seconds_to_nanos(f[i]));
             if let [Some(a), Some(b), Some(c)] = times {
                 event.u64("duration", a + b + c);
             }
@@ -269,14 +281,20 @@ mod tests {
     #[test]
     fn constant_fields_match_the_sdk() {
         let json = |fields: &str| -> String { format!("{{{fields}}}") };
-        assert_eq!(json(ENVELOPE), format!(r#"{{"ecs":{{"version":"{}"}},"cloud":{{"provider":"aws"}}}}"#, ecs::ECS_VERSION));
+        assert_eq!(
+            json(ENVELOPE),
+            format!(r#"{{"ecs":{{"version":"{}"}},"cloud":{{"provider":"aws"}}}}"#, ecs::ECS_VERSION)
+        );
         assert!(json(EVENT).contains(&format!(r#""dataset":"{}""#, Alb::INFO.dataset)));
     }
 
     #[test]
     fn request_lines() {
         let r = Request::parse(b"GET http://www.example.com:80/ HTTP/1.1");
-        assert_eq!((r.method, r.url, r.version), (Some(&b"GET"[..]), Some(&b"http://www.example.com:80/"[..]), Some(&b"1.1"[..])));
+        assert_eq!(
+            (r.method, r.url, r.version),
+            (Some(&b"GET"[..]), Some(&b"http://www.example.com:80/"[..]), Some(&b"1.1"[..]))
+        );
         assert_eq!(Request::parse(b"- - - "), Request::default());
         let r = Request::parse(b"- http://example.com:80- -");
         assert_eq!((r.method, r.url, r.version), (None, Some(&b"http://example.com:80-"[..]), None));

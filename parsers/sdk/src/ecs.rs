@@ -89,7 +89,9 @@ impl<'a> UrlParts<'a> {
     pub fn parse(url: &'a [u8]) -> Self {
         let mut parts = UrlParts::default();
         let mut rest = url;
-        if let Some(i) = find(rest, b"://").filter(|&i| i > 0 && rest[..i].iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))) {
+        if let Some(i) = find(rest, b"://")
+            .filter(|&i| i > 0 && rest[..i].iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)))
+        {
             parts.scheme = Some(&rest[..i]);
             rest = &rest[i + 3..];
             let end = rest.iter().position(|c| b"/?#".contains(c)).unwrap_or(rest.len());
@@ -208,7 +210,10 @@ mod tests {
     #[test]
     fn host_port_forms() {
         assert_eq!(split_host_port(b"192.168.131.39:2817"), Some((&b"192.168.131.39"[..], 2817)));
-        assert_eq!(split_host_port(b"2601:6bbc:c001:ae50:8d6:c0d8:5e2e:dca8:50599"), Some((&b"2601:6bbc:c001:ae50:8d6:c0d8:5e2e:dca8"[..], 50599)));
+        assert_eq!(
+            split_host_port(b"2601:6bbc:c001:ae50:8d6:c0d8:5e2e:dca8:50599"),
+            Some((&b"2601:6bbc:c001:ae50:8d6:c0d8:5e2e:dca8"[..], 50599))
+        );
         assert_eq!(split_host_port(b"[::1]:80"), Some((&b"::1"[..], 80)));
         assert_eq!(split_host_port(b"host"), None);
         assert_eq!(split_host_port(b"host:99999"), None);

@@ -53,11 +53,7 @@ impl<'a> Object<'a> {
         let was_empty = self.empty;
         self.key(key);
         self.buf.push(b'{');
-        Object {
-            buf: &mut *self.buf,
-            empty: true,
-            parent: Some((&mut self.empty, was_empty, start)),
-        }
+        Object { buf: &mut *self.buf, empty: true, parent: Some((&mut self.empty, was_empty, start)) }
     }
 
     /// A string; invalid UTF-8 is replaced with U+FFFD.
@@ -115,7 +111,8 @@ impl<'a> Object<'a> {
     /// (`YYYY-MM-DDTHH:MM:SS[.f]Z`, as AWS writes it), which spares formatting it again.
     #[inline]
     pub fn timestamp_text(&mut self, key: &str, text: &[u8], t: Timestamp) -> &mut Self {
-        let utc = text.len() >= 20 && text[10] == b'T' && text.ends_with(b"Z") && (text.len() == 20 || text[19] == b'.');
+        let utc =
+            text.len() >= 20 && text[10] == b'T' && text.ends_with(b"Z") && (text.len() == 20 || text[19] == b'.');
         if utc { self.str(key, text) } else { self.timestamp(key, t) }
     }
 
@@ -259,7 +256,10 @@ fn plain_prefix(s: &[u8]) -> usize {
         let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
         let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
         // A control byte (< 0x20), a quote, a backslash, or a non-ASCII byte.
-        let special = (x.wrapping_sub(ONES * 0x20) & !x) | has_zero(x ^ (ONES * b'"' as u64)) | has_zero(x ^ (ONES * b'\\' as u64)) | x;
+        let special = (x.wrapping_sub(ONES * 0x20) & !x)
+            | has_zero(x ^ (ONES * b'"' as u64))
+            | has_zero(x ^ (ONES * b'\\' as u64))
+            | x;
         if special & HIGH != 0 {
             break;
         }
@@ -351,7 +351,10 @@ mod tests {
             o.timestamp_text("b", b"2018-07-02 22:23:00.186", t);
             o.timestamp_text("c", b"2018-07-02T23:23:00.186+01:00", t);
         });
-        assert_eq!(s, r#"{"a":"2018-07-02T22:23:00.186000Z","b":"2018-07-02T22:23:00.186Z","c":"2018-07-02T22:23:00.186Z"}"#);
+        assert_eq!(
+            s,
+            r#"{"a":"2018-07-02T22:23:00.186000Z","b":"2018-07-02T22:23:00.186Z","c":"2018-07-02T22:23:00.186Z"}"#
+        );
     }
 
     #[test]

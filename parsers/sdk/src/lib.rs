@@ -195,7 +195,7 @@ macro_rules! export_parser {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
             type KelkPlugin = $crate::guest::Component<$parser>;
-            $crate::guest::__export_log_parser!(KelkPlugin with_types_in $crate::guest);
+    $crate::guest::__export_log_parser!(KelkPlugin with_types_in $crate::guest);
         };
     };
 }

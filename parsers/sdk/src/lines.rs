@@ -64,7 +64,9 @@ impl<P: LineParser> Parser for Lines<P> {
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
         let max_line = match ctx.option("max_line_bytes") {
             None => DEFAULT_MAX_LINE_BYTES,
-            Some(v) => v.parse().map_err(|_| Fatal::UnsupportedFormat(format!("option max_line_bytes={v:?} is not a byte count")))?,
+            Some(v) => v
+                .parse()
+                .map_err(|_| Fatal::UnsupportedFormat(format!("option max_line_bytes={v:?} is not a byte count")))?,
         };
         Ok(Lines {
             parser: P::open(ctx)?,
@@ -143,10 +145,17 @@ mod tests {
     #[test]
     fn numbers_lines_and_sorts_them() {
         let out = run(&[INPUT], Some(20));
-        let docs: Vec<_> = out.iter().map(|(d, j)| (d.record.number, d.record.offset, String::from_utf8(j.to_vec()).unwrap())).collect();
-        assert_eq!(docs, [(1, 0, r#"{"l":"one"}"#.to_string()), (6, 47, r#"{"l":"last without newline"}"#.to_string())]);
+        let docs: Vec<_> = out
+            .iter()
+            .map(|(d, j)| (d.record.number, d.record.offset, String::from_utf8(j.to_vec()).unwrap()))
+            .collect();
+        assert_eq!(
+            docs,
+            [(1, 0, r#"{"l":"one"}"#.to_string()), (6, 47, r#"{"l":"last without newline"}"#.to_string())]
+        );
         assert_eq!(out.skipped, 2);
-        let rej: Vec<_> = out.rejections.iter().map(|r| (r.record.number, r.record.offset, r.reason.as_str())).collect();
+        let rej: Vec<_> =
+            out.rejections.iter().map(|r| (r.record.number, r.record.offset, r.reason.as_str())).collect();
         assert_eq!(rej, [(4, 14, "bang"), (5, 24, "line is 22 bytes, over the limit of 20 (option max_line_bytes)")]);
     }
 

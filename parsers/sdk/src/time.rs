@@ -60,9 +60,9 @@ impl Timestamp {
         let n = self.nanos;
         if n != 0 {
             buf.push(b'.');
-            if n % 1_000_000 == 0 {
+            if n.is_multiple_of(1_000_000) {
                 push_digits(buf, n / 1_000_000, 3);
-            } else if n % 1000 == 0 {
+            } else if n.is_multiple_of(1000) {
                 push_digits(buf, n / 1000, 6);
             } else {
                 push_digits(buf, n, 9);
@@ -139,7 +139,12 @@ fn fraction_nanos(b: &[u8]) -> (u32, usize) {
 /// Parses ISO 8601 / RFC 3339: `YYYY-MM-DD[T ]HH:MM:SS[.f+](Z|±HH:MM|±HHMM)`.
 /// A missing zone means UTC, as in AWS logs that omit it.
 pub fn parse_iso8601(b: &[u8]) -> Option<Timestamp> {
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':'
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
@@ -173,7 +178,8 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Timestamp> {
 
 /// The month number of an English three-letter abbreviation (`Jan` … `Dec`).
 pub fn month_from_abbrev(b: &[u8]) -> Option<u32> {
-    const MONTHS: [&[u8; 3]; 12] = [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
+    const MONTHS: [&[u8; 3]; 12] =
+        [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
     MONTHS.iter().position(|m| m.eq_ignore_ascii_case(b)).map(|i| i as u32 + 1)
 }
 

@@ -115,14 +115,24 @@ mod tests {
     fn splits_plain_and_quoted_fields() {
         assert_eq!(
             texts(r#"http 2018 "GET / HTTP/1.1" "" "-"  x"#),
-            [Ok("http".into()), Ok("2018".into()), Ok("GET / HTTP/1.1".into()), Ok("".into()), Ok("-".into()), Ok("x".into())]
+            [
+                Ok("http".into()),
+                Ok("2018".into()),
+                Ok("GET / HTTP/1.1".into()),
+                Ok("".into()),
+                Ok("-".into()),
+                Ok("x".into())
+            ]
         );
     }
 
     #[test]
     fn quotes_inside_a_quoted_field() {
         assert_eq!(texts(r#""a \" b" c"#), [Ok(r#"a \" b"#.into()), Ok("c".into())]);
-        assert_eq!(texts(r#""GET /?q=alert("x") HTTP/1.1" 200"#), [Ok(r#"GET /?q=alert("x") HTTP/1.1"#.into()), Ok("200".into())]);
+        assert_eq!(
+            texts(r#""GET /?q=alert("x") HTTP/1.1" 200"#),
+            [Ok(r#"GET /?q=alert("x") HTTP/1.1"#.into()), Ok("200".into())]
+        );
         assert_eq!(texts(r#""ends with backslash\\" z"#), [Ok(r#"ends with backslash\\"#.into()), Ok("z".into())]);
     }
 

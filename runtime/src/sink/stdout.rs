@@ -29,7 +29,13 @@ impl Sink for Stdout {
     fn dead_letter(&mut self, letter: &DeadLetter) -> io::Result<()> {
         // Keep stdout and stderr in order for a reader watching both.
         self.out.flush()?;
-        eprintln!("{}:{}: {} [{}]", letter.object.key, letter.record_number, letter.reason, String::from_utf8_lossy(letter.excerpt).escape_debug());
+        eprintln!(
+            "{}:{}: {} [{}]",
+            letter.object.key,
+            letter.record_number,
+            letter.reason,
+            String::from_utf8_lossy(letter.excerpt).escape_debug()
+        );
         Ok(())
     }
 

@@ -23,7 +23,10 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let bytes = std::fs::read(&wasm).with_context(|| format!("cannot read {}", wasm.display()))?;
     let plugin = host.load(&wasm.display().to_string(), &bytes)?;
     let info = &plugin.info;
-    eprintln!("built {} {} (contract {}, dataset {}, index prefix {})", info.name, info.version, info.contract_version, info.dataset, info.index_prefix);
+    eprintln!(
+        "built {} {} (contract {}, dataset {}, index prefix {})",
+        info.name, info.version, info.contract_version, info.dataset, info.index_prefix
+    );
     eprintln!("  size   {} bytes", bytes.len());
     eprintln!("  sha256 {}", plugin.sha256);
     println!("{}", wasm.display());
@@ -33,9 +36,17 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
 /// Runs `cargo build --target wasm32-wasip2 --release` in `dir` and returns the component
 /// it produced for the crate there.
 pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
-    let manifest = dir.join("Cargo.toml").canonicalize().with_context(|| format!("{} has no Cargo.toml", dir.display()))?;
+    let manifest =
+        dir.join("Cargo.toml").canonicalize().with_context(|| format!("{} has no Cargo.toml", dir.display()))?;
     let mut child = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["build", "--target", "wasm32-wasip2", "--release", "--message-format=json-render-diagnostics", "--manifest-path"])
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--release",
+            "--message-format=json-render-diagnostics",
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .stdout(Stdio::piped())
         .spawn()
@@ -53,5 +64,7 @@ pub fn build(dir: &Path) -> anyhow::Result<PathBuf> {
     if !child.wait()?.success() {
         bail!("cargo build failed (is the wasm32-wasip2 target installed? `rustup target add wasm32-wasip2`)");
     }
-    wasm.with_context(|| format!("the crate at {} built no .wasm: does it have `crate-type = [\"cdylib\", …]`?", dir.display()))
+    wasm.with_context(|| {
+        format!("the crate at {} built no .wasm: does it have `crate-type = [\"cdylib\", …]`?", dir.display())
+    })
 }

@@ -11,10 +11,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(version, about, long_about = "Make, build, test and run KELK log-parser plugins.\n\n\
+#[command(
+    version,
+    about,
+    long_about = "Make, build, test and run KELK log-parser plugins.\n\n\
 A plugin is a Rust crate compiled to a WebAssembly component (wasm32-wasip2) that implements \
 the kelk:parser WIT contract with the kelk-parser-sdk crate. The usual loop is \
-`new` → edit → `build` → `test` (against golden samples) → `run` on real logs.")]
+`new` → edit → `build` → `test` (against golden samples) → `run` on real logs."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

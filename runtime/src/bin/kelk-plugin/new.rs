@@ -23,7 +23,10 @@ const TEMPLATE: &[(&str, &str)] = &[
     ("rust-toolchain.toml", include_str!("../../../../rust-toolchain.toml")),
     ("src/lib.rs", include_str!("../../../templates/plugin/src/lib.rs")),
     ("samples/example.log", include_str!("../../../templates/plugin/samples/example.log")),
-    ("samples/example.log.expected.ndjson", include_str!("../../../templates/plugin/samples/example.log.expected.ndjson")),
+    (
+        "samples/example.log.expected.ndjson",
+        include_str!("../../../templates/plugin/samples/example.log.expected.ndjson"),
+    ),
     (".gitignore", "/target\n"),
 ];
 
@@ -47,7 +50,10 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     for (path, contents) in TEMPLATE {
         let target = dir.join(path);
         std::fs::create_dir_all(target.parent().expect("template paths have a parent"))?;
-        let text = contents.replace("{{name}}", name).replace("{{crate}}", &crate_name).replace("{{sdk}}", &sdk.display().to_string());
+        let text = contents
+            .replace("{{name}}", name)
+            .replace("{{crate}}", &crate_name)
+            .replace("{{sdk}}", &sdk.display().to_string());
         std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display()))?;
     }
     eprintln!("created {} ({crate_name}). Next:", dir.display());

@@ -27,7 +27,8 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<u8> {
     let (wasm, mut samples) = if args.plugin.is_dir() {
-        let samples = if args.samples.is_empty() { samples_in(&args.plugin.join("samples"))? } else { args.samples.clone() };
+        let samples =
+            if args.samples.is_empty() { samples_in(&args.plugin.join("samples"))? } else { args.samples.clone() };
         (crate::build::build(&args.plugin)?, samples)
     } else {
         (args.plugin.clone(), args.samples.clone())
@@ -117,7 +118,10 @@ impl Outcomes {
     }
 
     fn rejections(&self) -> impl Iterator<Item = String> + '_ {
-        self.lines.values().filter_map(|v| v.get("rejected")).map(|r| format!("record {}: {}", r["record"], r["reason"]))
+        self.lines
+            .values()
+            .filter_map(|v| v.get("rejected"))
+            .map(|r| format!("record {}: {}", r["record"], r["reason"]))
     }
 }
 
@@ -129,7 +133,10 @@ impl Sink for Outcomes {
     }
 
     fn dead_letter(&mut self, letter: &DeadLetter) -> io::Result<()> {
-        self.lines.insert(letter.record_number, json!({"rejected": {"record": letter.record_number, "reason": letter.reason}}));
+        self.lines.insert(
+            letter.record_number,
+            json!({"rejected": {"record": letter.record_number, "reason": letter.reason}}),
+        );
         Ok(())
     }
 
@@ -144,7 +151,9 @@ fn diff(expected: &str, actual: &BTreeMap<u64, Value>) -> Vec<String> {
     let actual: Vec<&Value> = actual.values().collect();
     let mut out = Vec::new();
     for i in 0..expected.len().max(actual.len()) {
-        let want = expected.get(i).map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| json!({"unparseable golden line": e.to_string()})));
+        let want = expected.get(i).map(|l| {
+            serde_json::from_str::<Value>(l).unwrap_or_else(|e| json!({"unparseable golden line": e.to_string()}))
+        });
         match (want, actual.get(i)) {
             (Some(w), Some(a)) => {
                 let (w, a) = (flatten(&w), flatten(a));

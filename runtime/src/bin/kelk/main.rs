@@ -62,11 +62,12 @@ fn main() -> ExitCode {
 fn ingest(args: &Ingest) -> anyhow::Result<u8> {
     let host = args.host.host()?;
     let plugin = host.load_file(&args.plugin)?;
-    let mut sink: Box<dyn Sink> = if args.stdout { Box::new(Stdout::new()) } else { Box::new(BulkFiles::new(&args.out)?) };
+    let mut sink: Box<dyn Sink> =
+        if args.stdout { Box::new(Stdout::new()) } else { Box::new(BulkFiles::new(&args.out)?) };
     let report = cli::ingest_files(&plugin, &args.inputs, &args.options, args.index_prefix.as_deref(), sink.as_mut());
     report.print_summary();
     if !args.stdout {
-        eprintln!("wrote {}", args.out.display());
+        eprintln!("wrote {0}/<index>.ndjson (_bulk bodies) and {0}/dead-letters.ndjson", args.out.display());
     }
     Ok(if report.counts.failed_objects > 0 { exit::FAILED } else { exit::OK })
 }

@@ -7,7 +7,8 @@ pub struct FsReader;
 kelk_parser_sdk::export_parser!(FsReader);
 
 impl Parser for FsReader {
-    const INFO: Info = Info { name: "fs-reader", version: "0.0.0", dataset: "test.fs", index_prefix: "logs-test.fs-default" };
+    const INFO: Info =
+        Info { name: "fs-reader", version: "0.0.0", dataset: "test.fs", index_prefix: "logs-test.fs-default" };
 
     fn open(_: &SourceContext) -> Result<Self, Fatal> {
         Ok(FsReader)

@@ -12,7 +12,8 @@ pub struct Rogue {
 kelk_parser_sdk::export_parser!(Rogue);
 
 impl Parser for Rogue {
-    const INFO: Info = Info { name: "rogue", version: "0.0.0", dataset: "test.rogue", index_prefix: "logs-test.rogue-default" };
+    const INFO: Info =
+        Info { name: "rogue", version: "0.0.0", dataset: "test.rogue", index_prefix: "logs-test.rogue-default" };
 
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
         Ok(Rogue { behaviour: ctx.option("behaviour").unwrap_or_default().to_owned(), bytes: 0 })
