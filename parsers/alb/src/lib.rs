@@ -12,8 +12,9 @@
 //! in newer layouts. A Classic Load Balancer line has no `type` and stops at `ssl_protocol`.
 
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
+use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::tokens::{Tokens, unescape};
+use kelk_parser_sdk::tokens::Tokens;
 use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext};
 
 pub struct Alb;

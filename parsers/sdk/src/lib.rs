@@ -9,6 +9,7 @@
 pub mod ecs;
 pub mod json;
 mod lines;
+pub mod text;
 pub mod time;
 pub mod tokens;
 

@@ -176,6 +176,24 @@ pub fn parse_iso8601(b: &[u8]) -> Option<Timestamp> {
     Timestamp::from_civil(i64::from(year), month, day, hour, minute, second, nanos, offset)
 }
 
+/// Parses the Common Log Format time, `DD/Mon/YYYY:HH:MM:SS ±HHMM` (Apache's `%t` without
+/// its brackets), applying the offset.
+pub fn parse_common_log(b: &[u8]) -> Option<Timestamp> {
+    if b.len() != 26 || b[2] != b'/' || b[6] != b'/' || b[11] != b':' || b[14] != b':' || b[17] != b':' || b[20] != b' '
+    {
+        return None;
+    }
+    let (day, month, year) = (digits(b, 2)?, month_from_abbrev(&b[3..6])?, digits(&b[7..], 4)?);
+    let (hour, minute, second) = (digits(&b[12..], 2)?, digits(&b[15..], 2)?, digits(&b[18..], 2)?);
+    let offset = i64::from(digits(&b[22..], 2)? * 3600 + digits(&b[24..], 2)? * 60);
+    let offset = match b[21] {
+        b'+' => offset,
+        b'-' => -offset,
+        _ => return None,
+    };
+    Timestamp::from_civil(i64::from(year), month, day, hour, minute, second, 0, offset)
+}
+
 /// The month number of an English three-letter abbreviation (`Jan` … `Dec`).
 pub fn month_from_abbrev(b: &[u8]) -> Option<u32> {
     const MONTHS: [&[u8; 3]; 12] =
@@ -236,6 +254,21 @@ mod tests {
             assert!(parse_iso8601(bad).is_none(), "{}", String::from_utf8_lossy(bad));
         }
         assert!(parse_iso8601(b"2020-02-29T00:00:00Z").is_some());
+    }
+
+    #[test]
+    fn common_log_times() {
+        assert_eq!(iso(parse_common_log(b"10/Oct/2000:13:55:36 -0700").unwrap()), "2000-10-10T20:55:36Z");
+        assert_eq!(iso(parse_common_log(b"22/Jan/2019:03:56:14 +0330").unwrap()), "2019-01-22T00:26:14Z");
+        for bad in [
+            &b"10/Foo/2000:13:55:36 -0700"[..],
+            b"1234",
+            b"-",
+            b"10/Oct/2000:13:55:36 0700",
+            b"31/Feb/2000:13:55:36 +0000",
+        ] {
+            assert!(parse_common_log(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -1,7 +1,5 @@
 //! Splitting access-log lines into space-separated fields, some of them `"quoted"`.
 
-use std::borrow::Cow;
-
 /// One field of a line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Token<'a> {
@@ -71,38 +69,6 @@ impl<'a> Iterator for Tokens<'a> {
     }
 }
 
-/// Undoes the backslash escapes that access logs write inside quoted fields: `\"`, `\\`,
-/// `\n`, `\r`, `\t` and `\xHH`. Anything else after a backslash is kept as it is.
-pub fn unescape(text: &[u8]) -> Cow<'_, [u8]> {
-    let Some(first) = memchr::memchr(b'\\', text) else {
-        return Cow::Borrowed(text);
-    };
-    let mut out = Vec::with_capacity(text.len());
-    out.extend_from_slice(&text[..first]);
-    let mut i = first;
-    while i < text.len() {
-        let b = text[i];
-        if b != b'\\' {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let hex = |c: u8| (c as char).to_digit(16);
-        match text.get(i + 1) {
-            Some(&c @ (b'"' | b'\\')) => (out.push(c), i += 2),
-            Some(b'n') => (out.push(b'\n'), i += 2),
-            Some(b'r') => (out.push(b'\r'), i += 2),
-            Some(b't') => (out.push(b'\t'), i += 2),
-            Some(b'x') => match (text.get(i + 2).and_then(|&c| hex(c)), text.get(i + 3).and_then(|&c| hex(c))) {
-                (Some(h), Some(l)) => (out.push((h * 16 + l) as u8), i += 4),
-                _ => (out.push(b), i += 1),
-            },
-            _ => (out.push(b), i += 1),
-        };
-    }
-    Cow::Owned(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,12 +100,6 @@ mod tests {
             [Ok(r#"GET /?q=alert("x") HTTP/1.1"#.into()), Ok("200".into())]
         );
         assert_eq!(texts(r#""ends with backslash\\" z"#), [Ok(r#"ends with backslash\\"#.into()), Ok("z".into())]);
-    }
-
-    #[test]
-    fn unescapes() {
-        assert!(matches!(unescape(b"plain"), Cow::Borrowed(_)));
-        assert_eq!(&*unescape(br#"a \"q\" \\ \x41\xc3\xa9 \t \z \x4"#), b"a \"q\" \\ A\xc3\xa9 \t \\z \\x4");
     }
 
     #[test]
