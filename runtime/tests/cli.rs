@@ -87,11 +87,13 @@ fn run_prints_documents_and_reports_rejections() {
 }
 
 #[test]
-fn test_compares_goldens_field_by_field_and_blesses() {
-    let out = kelk_plugin(&["test", workspace().join("parsers/alb").to_str().unwrap()]);
-    let stdout = text(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+fn test_checks_every_parser_against_its_goldens_and_blesses() {
+    for (parser, samples) in [("alb", 7), ("cloudfront", 9), ("apache", 9), ("cloudtrail", 8)] {
+        let out = kelk_plugin(&["test", workspace().join("parsers").join(parser).to_str().unwrap()]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{parser}: {stdout}{}", text(&out.stderr));
+        assert!(stdout.contains(&format!("{samples} passed, 0 failed")), "{parser}: {stdout}");
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let sample = dir.path().join("one.log");

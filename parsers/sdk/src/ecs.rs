@@ -155,9 +155,14 @@ pub fn url(doc: &mut Object, original: &[u8]) {
     u.opt_str("extension", parts.extension());
 }
 
-/// ECS `event.outcome` for an HTTP status: below 400 is success.
+/// ECS `event.outcome` for an HTTP status: 1xx–3xx success, 4xx and up failure, and unknown
+/// for the `0`/`000` logs write when no response was sent.
 pub fn http_outcome(status: u64) -> &'static [u8] {
-    if status < 400 { b"success" } else { b"failure" }
+    match status {
+        100..=399 => b"success",
+        400.. => b"failure",
+        _ => b"unknown",
+    }
 }
 
 /// `HTTP/1.1` → `1.1`; `None` for anything that is not `HTTP/<version>`.
