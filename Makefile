@@ -1,17 +1,21 @@
 # The two commands of the README, and what they need. Everything builds in release mode, so
 # the demo, the tests and the benchmark share one build.
 
-SAMPLES := $(sort $(filter-out %.expected.ndjson %.md,$(wildcard parsers/alb/samples/*)))
+PARSERS := alb cloudfront apache cloudtrail
 
 .PHONY: demo test bench toolchain
 
-# Runs the bundled ALB samples through the Wasm plugin into ./out: OpenSearch _bulk files per
-# daily index, and dead letters with their reasons.
+# Runs each parser's bundled sample logs through its Wasm plugin into ./out: OpenSearch _bulk
+# files per daily index, and dead letters with their reasons.
 demo: toolchain
 	cargo build --release --bin kelk --bin kelk-plugin
 	rm -rf out
-	wasm=$$(./target/release/kelk-plugin build parsers/alb | tail -n 1) && \
-		./target/release/kelk ingest --plugin "$$wasm" --out out $(SAMPLES)
+	@for parser in $(PARSERS); do \
+		wasm=$$(./target/release/kelk-plugin build parsers/$$parser 2>/dev/null | tail -n 1) || exit 1; \
+		samples=$$(ls parsers/$$parser/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$'); \
+		echo "== $$parser: $$wasm"; \
+		./target/release/kelk ingest --plugin "$$wasm" --out out $$samples || exit 1; \
+	done
 	@ls out
 
 # Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI).

@@ -1,17 +1,17 @@
-//! ALB parse throughput on one core: the same parser code natively and through the Wasm
-//! component (epoch-based CPU deadline on), and the whole pipeline to a null sink.
+//! Parse throughput on one core, for each format: the same parser code natively and through
+//! the Wasm component (epoch-based CPU deadline on), and the whole pipeline to a null sink.
 //!
-//! `cargo bench -p kelk-tests --bench throughput` (KELK_BENCH_MB sets the corpus size, 128 MB
-//! by default). Prints the best of KELK_BENCH_RUNS runs (3 by default) for each.
+//! `cargo bench -p kelk-tests --bench throughput [FORMAT…]` (formats: alb cloudfront apache
+//! cloudtrail; all by default). `KELK_BENCH_MB` sets each generated corpus's size (128 MB by
+//! default) and `KELK_BENCH_RUNS` how many runs the best is taken of (3).
 
-use kelk_parser_alb::Alb;
 use kelk_parser_sdk::{Batch, Lines, Parser, SourceContext as GuestContext};
 use kelk_runtime::decode::CHUNK_BYTES;
 use kelk_runtime::document::ObjectRef;
 use kelk_runtime::pipeline::{self, Job};
 use kelk_runtime::session::SourceContext;
 use kelk_runtime::sink::{DeadLetter, Document, Sink};
-use kelk_tests::generate::AlbLog;
+use kelk_tests::generate::Log;
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -47,56 +47,79 @@ impl Sink for Null {
     }
 }
 
-fn main() {
-    let (mb, runs) = (env("KELK_BENCH_MB", 128), env("KELK_BENCH_RUNS", 3));
+/// Benchmarks one format whose native parser is `P` and whose plugin is `package`.
+fn bench<P: Parser>(name: &str, package: &str, mut log: Log, host: &kelk_runtime::Host) {
+    let runs = env("KELK_BENCH_RUNS", 3);
     let mut corpus = Vec::new();
-    AlbLog::new(1, mb * 1_000_000).read_to_end(&mut corpus).unwrap();
-    let lines = corpus.iter().filter(|&&b| b == b'\n').count();
-    println!(
-        "corpus: {:.1} MB of generated ALB log, {lines} lines, {CHUNK_BYTES}-byte chunks, best of {runs}",
-        corpus.len() as f64 / 1e6
-    );
+    log.read_to_end(&mut corpus).unwrap();
+    let records = log.records();
+    let mb = corpus.len() as f64 / 1e6;
     let rate = |(t, docs): (Duration, u64)| {
-        assert_eq!(docs as usize, lines, "every line is a document");
-        corpus.len() as f64 / 1e6 / t.as_secs_f64()
+        assert_eq!(docs, records, "{name}: every record is a document");
+        mb / t.as_secs_f64()
     };
 
     let native = rate(best(runs, || {
-        let mut parser = Lines::<Alb>::open(&GuestContext::default()).unwrap();
+        let mut parser = P::open(&GuestContext::default()).unwrap();
         let mut docs = 0;
         for chunk in corpus.chunks(CHUNK_BYTES) {
             let mut batch = Batch::default();
             parser.push(chunk, &mut batch).unwrap();
-            docs += batch.documents.len() as u64;
-            std::hint::black_box(&batch);
+            docs += std::hint::black_box(&batch).documents.len() as u64;
         }
         let mut batch = Batch::default();
         parser.finish(&mut batch).unwrap();
         docs + batch.documents.len() as u64
     }));
-    println!("native:          {native:7.1} MB/s");
 
-    let host = kelk_tests::host();
-    let alb = kelk_tests::load(&host, "kelk-parser-alb");
-    let ctx = SourceContext {
-        bucket: "b".into(),
-        key: "k".into(),
-        version_id: None,
-        log_type: "alb".into(),
-        options: vec![],
-    };
+    let plugin = kelk_tests::load(host, package);
+    let ctx =
+        SourceContext { bucket: "b".into(), key: "k".into(), version_id: None, log_type: name.into(), options: vec![] };
     let wasm = rate(best(runs, || {
-        let mut session = alb.session(&ctx).unwrap();
+        let mut session = plugin.session(&ctx).unwrap();
         let mut docs = 0;
         for chunk in corpus.chunks(CHUNK_BYTES) {
             docs += std::hint::black_box(session.push(chunk).unwrap()).documents.len() as u64;
         }
         docs + session.finish().unwrap().documents.len() as u64
     }));
-    println!("wasm:            {wasm:7.1} MB/s   (wasm/native {:.2})", wasm / native);
 
     let object = ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None };
-    let job = Job { object: &object, log_type: "alb", options: &[], index_prefix: None };
-    let pipeline = rate(best(runs, || pipeline::ingest(&alb, &job, &corpus[..], &mut Null).unwrap().documents));
-    println!("wasm + pipeline: {pipeline:7.1} MB/s   (ids, daily indices, null sink)");
+    let job = Job { object: &object, log_type: name, options: &[], index_prefix: None };
+    let pipeline = rate(best(runs, || pipeline::ingest(&plugin, &job, &corpus[..], &mut Null).unwrap().documents));
+
+    println!(
+        "{name:<11} {mb:6.1} MB {records:>8} records | native {native:6.1} MB/s | wasm {wasm:6.1} MB/s ({:.2} of native) | wasm + pipeline {pipeline:6.1} MB/s",
+        wasm / native
+    );
+}
+
+fn main() {
+    let bytes = env("KELK_BENCH_MB", 128) * 1_000_000;
+    let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let wanted = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
+    println!("{CHUNK_BYTES}-byte chunks, best of {} runs, one core", env("KELK_BENCH_RUNS", 3));
+    let host = kelk_tests::host();
+    if wanted("alb") {
+        bench::<Lines<kelk_parser_alb::Alb>>("alb", "kelk-parser-alb", Log::alb(1, bytes), &host);
+    }
+    if wanted("cloudfront") {
+        bench::<Lines<kelk_parser_cloudfront::CloudFront>>(
+            "cloudfront",
+            "kelk-parser-cloudfront",
+            Log::cloudfront(2, bytes),
+            &host,
+        );
+    }
+    if wanted("apache") {
+        bench::<Lines<kelk_parser_apache::Apache>>("apache", "kelk-parser-apache", Log::apache(3, bytes), &host);
+    }
+    if wanted("cloudtrail") {
+        bench::<kelk_parser_cloudtrail::CloudTrail>(
+            "cloudtrail",
+            "kelk-parser-cloudtrail",
+            Log::cloudtrail(4, bytes),
+            &host,
+        );
+    }
 }

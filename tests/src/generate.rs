@@ -1,10 +1,10 @@
-//! Generated ALB access logs: realistic, varied, deterministic, and as long as asked, for
+//! Generated logs of each format: realistic, varied, deterministic, and as long as asked, for
 //! benchmarks and for showing that memory does not grow with the input.
 
 use std::io::{self, Read, Write};
 
 /// A small deterministic PRNG (xorshift64*), so generated corpora are the same every run.
-struct Rng(u64);
+pub struct Rng(u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -21,6 +21,18 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
+
+    fn ipv4(&mut self) -> String {
+        format!("{}.{}.{}.{}", 1 + self.below(223), self.below(256), self.below(256), 1 + self.below(254))
+    }
+
+    fn ipv6(&mut self) -> String {
+        format!("2600:1f18:{:x}:{:x}::{:x}", self.below(0xffff), self.below(0xffff), 1 + self.below(0xfffe))
+    }
+
+    fn client(&mut self) -> String {
+        if self.below(10) == 0 { self.ipv6() } else { self.ipv4() }
+    }
 }
 
 const USER_AGENTS: &[&str] = &[
@@ -35,101 +47,262 @@ const PATHS: &[&str] =
     &["/", "/index.html", "/api/v1/orders", "/static/app.js", "/images/banner.png", "/login", "/search"];
 const STATUSES: &[u32] = &[200, 200, 200, 200, 200, 200, 301, 302, 304, 404, 500, 502];
 
-/// ALB access-log lines in the current 30-field layout, up to `limit` bytes (whole lines).
-pub struct AlbLog {
+/// Seconds since the epoch of 2024-03-01T00:00:00Z, where generated logs start.
+const START: u64 = 1_709_251_200;
+
+/// `(date, time, fraction)` of an instant in March 2024: `2024-03-DD`, `HH:MM:SS`, `.ffffff`.
+fn march(us: u64) -> (String, String, String) {
+    let (secs, frac) = (us / 1_000_000, us % 1_000_000);
+    let sod = secs % 86_400;
+    let day = 1 + (secs - START) / 86_400;
+    (
+        format!("2024-03-{day:02}"),
+        format!("{:02}:{:02}:{:02}", sod / 3600, sod / 60 % 60, sod % 60),
+        format!("{frac:06}"),
+    )
+}
+
+/// One line (or record) of a format, written into the buffer.
+type Make = fn(&mut Rng, u64, &mut Vec<u8>);
+
+/// A generated log: an optional header, records made by `make` up to `limit` bytes, and an
+/// optional footer.
+pub struct Log {
     rng: Rng,
+    make: Make,
     limit: u64,
     produced: u64,
-    line: Vec<u8>,
-    pos: usize,
-    /// Microseconds since the epoch of the next line.
+    records: u64,
+    /// Microseconds since the epoch of the next record.
     time_us: u64,
+    separator: &'static [u8],
+    footer: &'static [u8],
+    buf: Vec<u8>,
+    pos: usize,
+    done: bool,
 }
 
-impl AlbLog {
-    pub fn new(seed: u64, limit: u64) -> Self {
-        AlbLog {
+impl Log {
+    fn new(
+        seed: u64,
+        limit: u64,
+        header: &'static [u8],
+        separator: &'static [u8],
+        footer: &'static [u8],
+        make: Make,
+    ) -> Self {
+        Log {
             rng: Rng(seed | 1),
+            make,
             limit,
             produced: 0,
-            line: Vec::with_capacity(1024),
+            records: 0,
+            time_us: START * 1_000_000,
+            separator,
+            footer,
+            buf: header.to_vec(),
             pos: 0,
-            time_us: 1_709_251_200_000_000,
+            done: false,
         }
     }
 
-    fn next_line(&mut self) {
-        let r = &mut self.rng;
-        self.time_us += r.below(20_000);
-        let (secs, us) = (self.time_us / 1_000_000, self.time_us % 1_000_000);
-        let (days, sod) = (secs / 86_400, secs % 86_400);
-        let time =
-            format!("2024-03-{:02}T{:02}:{:02}:{:02}.{us:06}Z", 1 + days - 19_783, sod / 3600, sod / 60 % 60, sod % 60);
-        let kind = *r.pick(&["http", "https", "https", "h2"]);
-        let client = if r.below(10) == 0 {
-            format!(
-                "2600:1f18:{:x}:{:x}::{:x}:{}",
-                r.below(0xffff),
-                r.below(0xffff),
-                r.below(0xffff),
-                1024 + r.below(60_000)
-            )
-        } else {
-            format!(
-                "{}.{}.{}.{}:{}",
-                1 + r.below(223),
-                r.below(256),
-                r.below(256),
-                1 + r.below(254),
-                1024 + r.below(60_000)
-            )
-        };
-        let no_target = r.below(20) == 0;
-        let target = if no_target { "-".to_owned() } else { format!("10.0.{}.{}:80", r.below(4), 1 + r.below(254)) };
-        let status = *r.pick(STATUSES);
-        let timing = |r: &mut Rng| if no_target { "-1".to_owned() } else { format!("0.{:03}", r.below(500)) };
-        let (t1, t2, t3) = (timing(r), timing(r), timing(r));
-        let target_status = if no_target { "-".to_owned() } else { status.to_string() };
-        let scheme = if kind == "http" { "http" } else { "https" };
-        let port = if kind == "http" { 80 } else { 443 };
-        let path = *r.pick(PATHS);
-        let query =
-            if r.below(3) == 0 { format!("?id={}&page={}", r.below(100_000), r.below(50)) } else { String::new() };
-        let version = if kind == "h2" { "HTTP/2.0" } else { "HTTP/1.1" };
-        let ua = *r.pick(USER_AGENTS);
-        let (cipher, protocol) = if kind == "http" { ("-", "-") } else { ("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2") };
-        let trace = format!("Root=1-{:08x}-{:024x}", secs, r.next() as u128 * 0x1_0000 + r.below(0x1_0000) as u128);
-        let tid = format!("TID_{:016x}{:016x}", r.next(), r.next());
-        let l = &mut self.line;
-        l.clear();
-        writeln!(
-            l,
-            "{kind} {time} app/prod-web/50dc6c495c0c9188 {client} {target} {t1} {t2} {t3} {status} {target_status} {} {} \
-             \"GET {scheme}://www.example.com:{port}{path}{query} {version}\" \"{ua}\" {cipher} {protocol} \
-             arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/prod-web/73e2d6bc24d8a067 \"{trace}\" \
-             \"www.example.com\" \"arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012\" \
-             {} {time} \"forward\" \"-\" \"-\" \"{target}\" \"{target_status}\" \"-\" \"-\" {tid}",
-            r.below(2_000),
-            r.below(200_000),
-            r.below(5),
-        )
-        .expect("in memory");
+    /// ALB access-log lines in the current 30-field layout.
+    pub fn alb(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, b"", b"", b"", alb_line)
+    }
+
+    /// CloudFront standard-log lines (33 fields) under a `#Version`/`#Fields` header.
+    pub fn cloudfront(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, CLOUDFRONT_HEADER, b"", b"", cloudfront_line)
+    }
+
+    /// Apache `combined` lines, a few of them `common`.
+    pub fn apache(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, b"", b"", b"", apache_line)
+    }
+
+    /// One CloudTrail delivery file, `{"Records":[…]}`, of varied records.
+    pub fn cloudtrail(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, b"{\"Records\":[", b",", b"]}", cloudtrail_record)
+    }
+
+    /// How many records were generated.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    fn refill(&mut self) {
+        self.buf.clear();
         self.pos = 0;
+        if self.produced >= self.limit {
+            self.buf.extend_from_slice(self.footer);
+            self.done = true;
+            return;
+        }
+        if self.records > 0 {
+            self.buf.extend_from_slice(self.separator);
+        }
+        self.time_us += self.rng.below(20_000);
+        (self.make)(&mut self.rng, self.time_us, &mut self.buf);
+        self.records += 1;
     }
 }
 
-impl Read for AlbLog {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos == self.line.len() {
-            if self.produced >= self.limit {
+impl Read for Log {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.buf.len() {
+            if self.done {
                 return Ok(0);
             }
-            self.next_line();
+            self.refill();
         }
-        let n = buf.len().min(self.line.len() - self.pos);
-        buf[..n].copy_from_slice(&self.line[self.pos..self.pos + n]);
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
         self.pos += n;
         self.produced += n as u64;
         Ok(n)
+    }
+}
+
+fn alb_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let (date, time, frac) = march(us);
+    let time = format!("{date}T{time}.{frac}Z");
+    let kind = *r.pick(&["http", "https", "https", "h2"]);
+    let client = format!("{}:{}", r.client(), 1024 + r.below(60_000));
+    let no_target = r.below(20) == 0;
+    let target = if no_target { "-".to_owned() } else { format!("10.0.{}.{}:80", r.below(4), 1 + r.below(254)) };
+    let status = *r.pick(STATUSES);
+    let timing = |r: &mut Rng| if no_target { "-1".to_owned() } else { format!("0.{:03}", r.below(500)) };
+    let (t1, t2, t3) = (timing(r), timing(r), timing(r));
+    let target_status = if no_target { "-".to_owned() } else { status.to_string() };
+    let (scheme, port) = if kind == "http" { ("http", 80) } else { ("https", 443) };
+    let path = *r.pick(PATHS);
+    let query = if r.below(3) == 0 { format!("?id={}&page={}", r.below(100_000), r.below(50)) } else { String::new() };
+    let version = if kind == "h2" { "HTTP/2.0" } else { "HTTP/1.1" };
+    let ua = *r.pick(USER_AGENTS);
+    let (cipher, protocol) = if kind == "http" { ("-", "-") } else { ("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2") };
+    let trace = format!("Root=1-{:08x}-{:012x}{:012x}", us / 1_000_000, r.next() >> 16, r.next() >> 16);
+    let tid = format!("TID_{:016x}{:016x}", r.next(), r.next());
+    writeln!(
+        l,
+        "{kind} {time} app/prod-web/50dc6c495c0c9188 {client} {target} {t1} {t2} {t3} {status} {target_status} {} {} \
+         \"GET {scheme}://www.example.com:{port}{path}{query} {version}\" \"{ua}\" {cipher} {protocol} \
+         arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/prod-web/73e2d6bc24d8a067 \"{trace}\" \
+         \"www.example.com\" \"arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012\" \
+         {} {time} \"forward\" \"-\" \"-\" \"{target}\" \"{target_status}\" \"-\" \"-\" {tid}",
+        r.below(2_000),
+        r.below(200_000),
+        r.below(5),
+    )
+    .expect("in memory");
+}
+
+const CLOUDFRONT_HEADER: &[u8] = b"#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n";
+
+fn cloudfront_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let (date, time, _) = march(us);
+    let status = *r.pick(STATUSES);
+    let result = *r.pick(&["Hit", "Hit", "Miss", "RefreshHit", "Error"]);
+    let ua = r.pick(USER_AGENTS).replace(' ', "%20");
+    let id: String = (0..7).map(|_| format!("{:08x}", r.next() as u32)).collect();
+    let query = if r.below(3) == 0 { format!("id={}", r.below(100_000)) } else { "-".to_owned() };
+    let taken = format!("0.{:03}", r.below(900));
+    writeln!(
+        l,
+        "{date}\t{time}\tFRA56-P{}\t{}\t{}\tGET\td111111abcdef8.cloudfront.net\t{}\t{status}\thttps://www.example.com/\t{ua}\t{query}\t-\t{result}\t{id}==\twww.example.com\thttps\t{}\t{taken}\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\t{result}\tHTTP/2.0\t-\t-\t{}\t{taken}\t{result}\ttext/html\t{}\t-\t-",
+        1 + r.below(9),
+        200 + r.below(200_000),
+        r.client(),
+        r.pick(PATHS),
+        100 + r.below(900),
+        1024 + r.below(60_000),
+        r.below(200_000),
+    )
+    .expect("in memory");
+}
+
+fn apache_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    const MONTH_DAY: &str = "Mar/2024";
+    let secs = us / 1_000_000;
+    let (day, sod) = (1 + (secs - START) / 86_400, secs % 86_400);
+    let path = *r.pick(PATHS);
+    let size = if r.below(10) == 0 { "-".to_owned() } else { r.below(100_000).to_string() };
+    write!(
+        l,
+        "{} - {} [{day:02}/{MONTH_DAY}:{:02}:{:02}:{:02} +0000] \"{} {path}{} HTTP/1.1\" {} {size}",
+        r.client(),
+        if r.below(20) == 0 { "alice" } else { "-" },
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        r.pick(&["GET", "GET", "GET", "POST", "HEAD"]),
+        if r.below(3) == 0 { format!("?q={}", r.below(1000)) } else { String::new() },
+        r.pick(STATUSES),
+    )
+    .expect("in memory");
+    if r.below(8) != 0 {
+        write!(l, " \"https://www.example.com{}\" \"{}\"", r.pick(PATHS), r.pick(USER_AGENTS)).expect("in memory");
+    }
+    l.push(b'\n');
+}
+
+fn cloudtrail_record(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let (date, time, _) = march(us);
+    let (source, name) = *r.pick(&[
+        ("ec2.amazonaws.com", "DescribeInstances"),
+        ("s3.amazonaws.com", "GetObject"),
+        ("sts.amazonaws.com", "AssumeRole"),
+        ("kms.amazonaws.com", "Decrypt"),
+        ("iam.amazonaws.com", "ListRoles"),
+    ]);
+    let error = if r.below(10) == 0 {
+        r#","errorCode":"AccessDenied","errorMessage":"User is not authorized to perform this operation""#
+    } else {
+        ""
+    };
+    let source_ip = if r.below(4) == 0 { "AWS Internal".to_owned() } else { r.client() };
+    let identity = if r.below(2) == 0 {
+        r#"{"type":"IAMUser","principalId":"AIDACKCEVSQ6C2EXAMPLE","arn":"arn:aws:iam::111122223333:user/anaya","accountId":"111122223333","accessKeyId":"AKIAIOSFODNN7EXAMPLE","userName":"anaya"}"#
+    } else {
+        r#"{"type":"AssumedRole","principalId":"AROAIDPPEZS35WEXAMPLE:AssumedRoleSessionName","arn":"arn:aws:sts::111122223333:assumed-role/RoleToBeAssumed/MySessionName","accountId":"111122223333","accessKeyId":"ASIAIOSFODNN7EXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAIDPPEZS35WEXAMPLE","arn":"arn:aws:iam::111122223333:role/RoleToBeAssumed","accountId":"111122223333","userName":"RoleToBeAssumed"},"attributes":{"creationDate":"2024-03-01T00:00:00Z","mfaAuthenticated":"false"}}}"#
+    };
+    write!(
+        l,
+        r#"{{"eventVersion":"1.09","userIdentity":{identity},"eventTime":"{date}T{time}Z","eventSource":"{source}","eventName":"{name}","awsRegion":"eu-west-1","sourceIPAddress":"{source_ip}","userAgent":"{}","requestParameters":{{"instancesSet":{{"items":[{{"instanceId":"i-{:017x}"}}]}},"filterSet":{{}},"maxResults":{}}},"responseElements":null{error},"requestID":"{:08x}-0000-4000-8000-{:012x}","eventID":"{:08x}-1111-4000-8000-{:012x}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","tlsDetails":{{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"{}"}}}}"#,
+        r.pick(USER_AGENTS),
+        r.next() >> 4,
+        r.below(1000),
+        r.next() as u32,
+        r.next() >> 16,
+        r.next() as u32,
+        r.next() >> 16,
+        source,
+    )
+    .expect("in memory");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_cloudtrail_is_one_valid_file() {
+        let mut log = Log::cloudtrail(3, 200_000);
+        let mut text = Vec::new();
+        log.read_to_end(&mut text).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(v["Records"].as_array().unwrap().len() as u64, log.records());
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_bounded() {
+        let read = |mut l: Log| {
+            let mut v = Vec::new();
+            l.read_to_end(&mut v).unwrap();
+            v
+        };
+        let a = read(Log::apache(9, 100_000));
+        assert_eq!(a, read(Log::apache(9, 100_000)));
+        assert!(a.len() >= 100_000 && a.len() < 101_000);
     }
 }

@@ -40,7 +40,11 @@ fn inputs(format: &str) -> Vec<PathBuf> {
         .filter(|p| p.is_file())
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy();
-            !(name.ends_with(".expected.json") || name.ends_with(".txt") || name.ends_with(".meta.jsonl") || name.ends_with(".published.jsonl") || name.starts_with("vrl-docs-generated"))
+            !(name.ends_with(".expected.json")
+                || name.ends_with(".txt")
+                || name.ends_with(".meta.jsonl")
+                || name.ends_with(".published.jsonl")
+                || name.starts_with("vrl-docs-generated"))
         })
         .collect();
     paths.sort();
@@ -177,7 +181,10 @@ fn cloudtrail_documents_carry_their_records() {
 #[test]
 fn cloudtrail_agrees_with_plaso_lookup_events() {
     let dir = corpus("cloudtrail");
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("plaso-aws_cloudtrail.lookup-events.jsonl.expected.json")).unwrap()).unwrap();
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("plaso-aws_cloudtrail.lookup-events.jsonl.expected.json")).unwrap(),
+    )
+    .unwrap();
     let (_, sink) = parse("kelk-parser-cloudtrail", &dir.join("plaso-aws_cloudtrail.lookup-events.jsonl"));
     let want = &expected["checks"][0]["expected_event_values"];
     let d = &sink.documents[0].source;
@@ -196,8 +203,12 @@ fn cloudtrail_agrees_with_plaso_lookup_events() {
 #[test]
 fn cloudfront_agrees_with_logstash() {
     let dir = corpus("cloudfront");
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("logstash-patterns-core-aws_spec-CLOUDFRONT_ACCESS_LOG.expected.json")).unwrap()).unwrap();
-    let (_, sink) = parse("kelk-parser-cloudfront", &dir.join("logstash-patterns-core-aws_spec-CLOUDFRONT_ACCESS_LOG.log"));
+    let expected: Value = serde_json::from_slice(
+        &std::fs::read(dir.join("logstash-patterns-core-aws_spec-CLOUDFRONT_ACCESS_LOG.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let (_, sink) =
+        parse("kelk-parser-cloudfront", &dir.join("logstash-patterns-core-aws_spec-CLOUDFRONT_ACCESS_LOG.log"));
     let renames = [
         ("destination.bytes", "http.response.bytes"),
         ("source.bytes", "http.request.bytes"),
@@ -239,13 +250,24 @@ fn cloudfront_agrees_with_logstash() {
 fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
     let dir = corpus("apache");
     let (_, beats) = parse("kelk-parser-apache", &dir.join("elastic-beats-filebeat-apache-access-test.log"));
-    let expected: Vec<Value> = serde_json::from_slice(&std::fs::read(dir.join("elastic-beats-filebeat-apache-access-test.log.expected.json")).unwrap()).unwrap();
+    let expected: Vec<Value> = serde_json::from_slice(
+        &std::fs::read(dir.join("elastic-beats-filebeat-apache-access-test.log.expected.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(beats.documents.len(), expected.len());
     for (want, doc) in expected.iter().zip(&beats.documents) {
         for (key, value) in want.as_object().unwrap() {
-            let comparable = ["http.", "source.address", "source.ip", "url.original", "user_agent.original", "user.name", "destination.domain"]
-                .iter()
-                .any(|p| key.starts_with(p));
+            let comparable = [
+                "http.",
+                "source.address",
+                "source.ip",
+                "url.original",
+                "user_agent.original",
+                "user.name",
+                "destination.domain",
+            ]
+            .iter()
+            .any(|p| key.starts_with(p));
             if !comparable || value == "-" {
                 continue;
             }
@@ -257,7 +279,9 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
     }
 
     let (_, logstash) = parse("kelk-parser-apache", &dir.join("logstash-patterns-core-httpd_spec.log"));
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("logstash-patterns-core-httpd_spec.expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("logstash-patterns-core-httpd_spec.expected.json")).unwrap())
+            .unwrap();
     for (case, doc) in expected["cases"].as_array().unwrap().iter().zip(&logstash.documents) {
         let mut want = Vec::new();
         flatten("", &case["expect_ecs_v1"], &mut want);
@@ -276,7 +300,8 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
     }
 
     let (_, plaso) = parse("kelk-parser-apache", &dir.join("plaso-apache_access.log"));
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("plaso-apache_access.log.expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("plaso-apache_access.log.expected.json")).unwrap()).unwrap();
     for check in expected["checks"].as_array().unwrap() {
         if let Some(n) = check.get("number_of_event_data") {
             assert_eq!(plaso.documents.len() as u64, n.as_u64().unwrap());
@@ -284,14 +309,27 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
         }
         let want = &check["expected_event_values"];
         let d = &plaso.documents[check["event_data_index"].as_u64().unwrap() as usize].source;
-        let request = format!("{} {} HTTP/{}", get(d, "http.request.method").as_str().unwrap(), get(d, "url.original").as_str().unwrap(), get(d, "http.version").as_str().unwrap());
+        let request = format!(
+            "{} {} HTTP/{}",
+            get(d, "http.request.method").as_str().unwrap(),
+            get(d, "url.original").as_str().unwrap(),
+            get(d, "http.version").as_str().unwrap()
+        );
         assert_eq!(request, want["http_request"]);
         assert_eq!(get(d, "http.response.status_code"), &want["http_response_code"]);
         assert_eq!(get(d, "http.response.body.bytes"), &want["http_response_bytes"]);
         assert_eq!(get(d, "source.ip"), &want["ip_address"]);
         assert_eq!(get(d, "user.name"), &want["username"]);
-        assert_eq!(chrono_like(d["@timestamp"].as_str().unwrap()), chrono_like(want["recorded_time"].as_str().unwrap()));
-        for (theirs, ours) in [("http_request_referer", "http.request.referrer"), ("http_request_user_agent", "user_agent.original"), ("server_name", "destination.domain"), ("port_number", "destination.port")] {
+        assert_eq!(
+            chrono_like(d["@timestamp"].as_str().unwrap()),
+            chrono_like(want["recorded_time"].as_str().unwrap())
+        );
+        for (theirs, ours) in [
+            ("http_request_referer", "http.request.referrer"),
+            ("http_request_user_agent", "user_agent.original"),
+            ("server_name", "destination.domain"),
+            ("port_number", "destination.port"),
+        ] {
             if let Some(value) = want.get(theirs) {
                 assert_eq!(get(d, ours), value, "plaso {theirs}");
             }
@@ -299,8 +337,15 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
     }
 
     let (_, vrl) = parse("kelk-parser-apache", &dir.join("vrl-parse_apache_log.tests.log"));
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("vrl-parse_apache_log.tests.expected.json")).unwrap()).unwrap();
-    let parsed: Vec<&Value> = expected["cases"].as_array().unwrap().iter().filter_map(|c| c.get("want_ok")).filter(|w| w.get("host").is_some()).collect();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("vrl-parse_apache_log.tests.expected.json")).unwrap()).unwrap();
+    let parsed: Vec<&Value> = expected["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c.get("want_ok"))
+        .filter(|w| w.get("host").is_some())
+        .collect();
     assert_eq!(parsed.len(), vrl.documents.len());
     for (want, doc) in parsed.iter().zip(&vrl.documents) {
         let d = &doc.source;
@@ -318,7 +363,9 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
     }
 
     let (_, docs) = parse("kelk-parser-apache", &dir.join("apache-httpd-docs-logs-examples.log"));
-    let expected: Value = serde_json::from_slice(&std::fs::read(dir.join("apache-httpd-docs-logs-examples.expected.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("apache-httpd-docs-logs-examples.expected.json")).unwrap())
+            .unwrap();
     for (case, doc) in expected["cases"].as_array().unwrap().iter().zip(&docs.documents) {
         let (want, d) = (&case["expected"], &doc.source);
         assert_eq!(get(d, "source.address"), &want["%h"]);
@@ -340,7 +387,9 @@ fn chrono_like(s: &str) -> i64 {
 
 fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
         v => out.push((prefix.to_owned(), v.clone())),
     }
 }

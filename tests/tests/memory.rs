@@ -3,7 +3,7 @@
 
 use kelk_runtime::decode::{CHUNK_BYTES, next_chunk};
 use kelk_runtime::session::SourceContext;
-use kelk_tests::generate::AlbLog;
+use kelk_tests::generate::Log;
 use kelk_tests::{host, load};
 
 /// Streams `bytes` of generated ALB log through a session; returns (documents, peak memory).
@@ -18,7 +18,7 @@ fn run(bytes: u64) -> (u64, usize) {
         options: vec![],
     };
     let mut session = alb.session(&ctx).unwrap();
-    let mut input = AlbLog::new(42, bytes);
+    let mut input = Log::alb(42, bytes);
     let mut buf = Vec::with_capacity(CHUNK_BYTES);
     let mut documents = 0;
     loop {

@@ -103,7 +103,7 @@ fn truncated_gzip_is_a_clear_error_after_the_documents_before_it() {
     let host = host_with(Limits::default());
     let alb = load(&host, "kelk-parser-alb");
     let mut log = Vec::new();
-    std::io::Read::read_to_end(&mut kelk_tests::generate::AlbLog::new(7, 2 << 20), &mut log).unwrap();
+    std::io::Read::read_to_end(&mut kelk_tests::generate::Log::alb(7, 2 << 20), &mut log).unwrap();
     let z = gzip(&log);
     let (result, sink) = ingest(&alb, &object("cut.log.gz"), &[], &z[..z.len() * 2 / 3]);
     let failed = result.expect_err("a truncated object fails");
