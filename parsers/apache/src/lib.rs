@@ -7,8 +7,11 @@
 //! undone. A request line that is not `METHOD TARGET [PROTOCOL]` (raw TLS bytes, say) is kept
 //! as `apache.access.request`. `%b` written as `-` means no body: 0 bytes.
 //!
-//! Through Firehose each record is usually one line; a record holding several lines gives one
-//! document per line, all under that record (see the host's Firehose handling).
+//! Through Firehose, Kinesis Agent sends one line per record. The plugin makes one document
+//! per line in any case; a Firehose record can carry only one document back, so the host
+//! returns a record whose lines make exactly one document as `Ok`, and any other (several
+//! lines, or a rejected one) as `ProcessingFailed` with the reason, which Firehose keeps under
+//! its processing-failed prefix: nothing is lost, and nothing is silently merged.
 
 use kelk_parser_sdk::ecs::{self, dash, parse_u64};
 use kelk_parser_sdk::text::unescape;
@@ -37,49 +40,49 @@ impl LineParser for Apache {
     }
 
     fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
-        let mut tokens: Vec<Token> = Vec::with_capacity(12);
-        for token in Tokens::new(line) {
-            match token {
-                Ok(t) => tokens.push(t),
-                Err(_) => return Parsed::Reject("a quoted field is never closed".into()),
+        // `[vhost[:port]] host ident user [time] "request" status size ["referrer" "agent"] …`:
+        // the first ` [` ends the unquoted head, and the time runs to the next `]`.
+        let Some(open) = memchr::memmem::find(line, b" [") else {
+            return Parsed::Reject("not an Apache access log line: no [time]".into());
+        };
+        let Some(close) = memchr::memchr(b']', &line[open..]).map(|i| open + i) else {
+            return Parsed::Reject("the [time] field is never closed".into());
+        };
+        let mut head: [&[u8]; 4] = [b""; 4];
+        let mut parts = 0;
+        for part in line[..open].split(|&b| b == b' ') {
+            if parts == head.len() {
+                parts += 1;
+                break;
             }
+            head[parts] = part;
+            parts += 1;
         }
-        // `%t` is the first field in brackets: the fourth, or the fifth after a `%v[:%p]`.
-        let opens_time = |t: &Token| !t.quoted && t.text.starts_with(b"[");
-        let (vhost, rest) = match tokens.iter().position(opens_time) {
-            Some(3) => (None, &tokens[..]),
-            Some(4) => (Some(tokens[0].text), &tokens[1..]),
+        let (vhost, [host, identity, user]) = match parts {
+            3 => (None, [head[0], head[1], head[2]]),
+            4 => (Some(head[0]), [head[1], head[2], head[3]]),
             _ => {
-                return Parsed::Reject(
-                    "not an Apache common, combined or vhost_combined line: no [time] in the fourth or fifth field"
-                        .into(),
-                );
+                return Parsed::Reject(format!(
+                    "{parts} fields before the [time]; host ident user expected, after an optional vhost"
+                ));
             }
         };
-        let [host, identity, user, time_open, fields @ ..] = rest else { unreachable!("the time is the fourth field") };
-        // `[10/Oct/2000:13:55:36 -0700]` is split at its space by the tokenizer.
-        let (time_text, fields) = match (time_open.text.ends_with(b"]"), fields) {
-            (true, _) => (time_open.text[1..time_open.text.len() - 1].to_vec(), fields),
-            (false, [zone, more @ ..]) if zone.text.ends_with(b"]") => {
-                ([&time_open.text[1..], b" ", &zone.text[..zone.text.len() - 1]].concat(), more)
-            }
-            _ => return Parsed::Reject("the [time] field is never closed".into()),
-        };
-        let Some(time) = parse_common_log(&time_text) else {
+        let time_text = &line[open + 2..close];
+        let Some(time) = parse_common_log(time_text) else {
             return Parsed::Reject(format!(
                 "`[{}]` is not a time like [10/Oct/2000:13:55:36 -0700]",
-                String::from_utf8_lossy(&time_text)
+                String::from_utf8_lossy(time_text)
             ));
         };
-        let [request, status, bytes, more @ ..] = fields else {
-            return Parsed::Reject(format!(
-                "{} fields after the time; \"request\" status bytes expected",
-                fields.len()
-            ));
+        let mut fields = Tokens::new(&line[close + 1..]);
+        let mut next = || fields.next().transpose();
+        let (request, status, bytes) = match (next(), next(), next()) {
+            (Ok(Some(request)), Ok(Some(status)), Ok(Some(bytes))) if request.quoted => (request, status, bytes),
+            (Err(_), _, _) | (_, Err(_), _) | (_, _, Err(_)) => {
+                return Parsed::Reject("a quoted field is never closed".into());
+            }
+            _ => return Parsed::Reject("\"request\" status size expected after the [time]".into()),
         };
-        if !request.quoted {
-            return Parsed::Reject("the request after the time is not quoted".into());
-        }
         let status = match dash(status.text) {
             None => None,
             Some(s) => match parse_u64(s) {
@@ -94,12 +97,22 @@ impl LineParser for Apache {
                 None => return Parsed::Reject(format!("size `{}` is not a number", String::from_utf8_lossy(b))),
             },
         };
-        let (referrer, user_agent, extra) = match more {
-            [r, a, extra @ ..] if r.quoted && a.quoted => (Some(unescape(r.text)), Some(unescape(a.text)), extra),
+        let (referrer, user_agent, first_extra) = match (next(), next()) {
+            (Err(_), _) | (_, Err(_)) => return Parsed::Reject("a quoted field is never closed".into()),
+            (Ok(Some(r)), Ok(Some(a))) if r.quoted && a.quoted => {
+                (Some(unescape(r.text)), Some(unescape(a.text)), vec![])
+            }
             // Unquoted `- -` for both, as some configurations write them.
-            [r, a, extra @ ..] if r.text == b"-" && a.text == b"-" => (None, None, extra),
-            extra => (None, None, extra),
+            (Ok(Some(r)), Ok(Some(a))) if r.text == b"-" && a.text == b"-" => (None, None, vec![]),
+            (r, a) => (None, None, [r, a].into_iter().filter_map(|t| t.ok().flatten()).collect()),
         };
+        let mut extra: Vec<Token> = first_extra;
+        for token in fields {
+            match token {
+                Ok(t) => extra.push(t),
+                Err(_) => return Parsed::Reject("a quoted field is never closed".into()),
+            }
+        }
         let request_text = unescape(request.text);
         let request = Request::parse(&request_text);
 
@@ -114,14 +127,14 @@ impl LineParser for Apache {
         }
         {
             let mut source = doc.object("source");
-            source.str("address", host.text);
-            if ecs::parse_ip(host.text).is_some() {
-                source.str("ip", host.text);
-            } else if host.text != b"-" {
-                source.str("domain", host.text);
+            source.str("address", host);
+            if ecs::parse_ip(host).is_some() {
+                source.str("ip", host);
+            } else if host != b"-" {
+                source.str("domain", host);
             }
         }
-        doc.object("user").opt_str("name", dash(user.text));
+        doc.object("user").opt_str("name", dash(user));
         if let Some(vhost) = vhost {
             let mut destination = doc.object("destination");
             match ecs::split_host_port(vhost) {
@@ -152,7 +165,7 @@ impl LineParser for Apache {
 
         let mut apache = doc.object("apache");
         let mut access = apache.object("access");
-        access.opt_str("identity", dash(identity.text));
+        access.opt_str("identity", dash(identity));
         if request.is_none() && request_text.as_ref() != b"-" {
             access.str("request", &request_text);
         }

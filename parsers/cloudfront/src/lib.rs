@@ -156,8 +156,15 @@ impl LineParser for CloudFront {
         let (Some(date), Some(time)) = (v.date, v.time) else {
             return Parsed::Reject("no date and time fields: not a CloudFront standard log line".into());
         };
-        let stamp = [date, b"T", time, b"Z"].concat();
-        let Some(time) = parse_iso8601(&stamp) else {
+        // `date` and `time` make an ISO 8601 UTC time: `2019-12-04T21:02:31Z`.
+        let mut stamp = [b'T'; 20];
+        let parsed = (date.len() == 10 && time.len() == 8).then(|| {
+            stamp[..10].copy_from_slice(date);
+            stamp[11..19].copy_from_slice(time);
+            stamp[19] = b'Z';
+            parse_iso8601(&stamp)
+        });
+        let Some(Some(time)) = parsed else {
             return Parsed::Reject(format!(
                 "`{} {}` is not a date and time",
                 String::from_utf8_lossy(date),
