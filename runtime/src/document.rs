@@ -64,6 +64,28 @@ pub fn index_name(prefix: &str, event_time_ms: i64) -> String {
     format!("{prefix}-{}", date.format("%Y.%m.%d"))
 }
 
+/// Daily index names for one prefix, remembering the last day's: the events of an object
+/// nearly all fall on one or two days.
+pub struct DailyIndex<'p> {
+    prefix: &'p str,
+    last: Option<(i64, String)>,
+}
+
+impl<'p> DailyIndex<'p> {
+    pub fn new(prefix: &'p str) -> Self {
+        DailyIndex { prefix, last: None }
+    }
+
+    /// The index of an event at `event_time_ms`.
+    pub fn of(&mut self, event_time_ms: i64) -> &str {
+        let day = event_time_ms.div_euclid(86_400_000);
+        if self.last.as_ref().is_none_or(|(d, _)| *d != day) {
+            self.last = Some((day, index_name(self.prefix, event_time_ms)));
+        }
+        &self.last.as_ref().expect("set above").1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +120,15 @@ mod tests {
             "a long natural id hashes to the same id in any record"
         );
         assert_eq!(document_id(&obj("k", None), 1, Some("")), document_id(&obj("k", None), 1, None));
+    }
+
+    #[test]
+    fn daily_index_names_follow_the_day() {
+        let mut index = DailyIndex::new("p");
+        assert_eq!(index.of(1_530_570_180_186), "p-2018.07.02");
+        assert_eq!(index.of(1_530_575_999_999), "p-2018.07.02");
+        assert_eq!(index.of(1_530_576_000_000), "p-2018.07.03");
+        assert_eq!(index.of(-1), "p-1969.12.31");
     }
 
     #[test]

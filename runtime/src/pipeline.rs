@@ -3,7 +3,7 @@
 //! session's cap, whatever the object's size.
 
 use crate::decode::{CHUNK_BYTES, decompressed, next_chunk};
-use crate::document::{ObjectRef, document_id, index_name};
+use crate::document::{DailyIndex, ObjectRef, document_id};
 use crate::plugin::{Batch, Plugin};
 use crate::session::{SessionError, SourceContext};
 use crate::sink::{DeadLetter, Document, Sink};
@@ -100,6 +100,7 @@ fn run(
     };
     let mut input = decompressed(input).map_err(decode_error)?;
     let mut session = plugin.session(&ctx)?;
+    let mut index = DailyIndex::new(job.index_prefix.unwrap_or(&plugin.info.index_prefix));
     let mut buf = Vec::with_capacity(CHUNK_BYTES);
     loop {
         let chunk = next_chunk(&mut input, &mut buf).map_err(decode_error)?;
@@ -108,10 +109,10 @@ fn run(
         }
         counts.bytes += chunk.len() as u64;
         let batch = session.push(chunk)?;
-        emit(plugin, job, &batch, sink, counts)?;
+        emit(plugin, job, &batch, &mut index, sink, counts)?;
     }
     let batch = session.finish()?;
-    emit(plugin, job, &batch, sink, counts)
+    emit(plugin, job, &batch, &mut index, sink, counts)
 }
 
 /// Gives each document its id and index and hands it to the sink; dead-letters rejections.
@@ -119,10 +120,10 @@ fn emit(
     plugin: &Plugin,
     job: &Job,
     batch: &Batch,
+    index: &mut DailyIndex,
     sink: &mut dyn Sink,
     counts: &mut Counts,
 ) -> Result<(), IngestError> {
-    let prefix = job.index_prefix.unwrap_or(&plugin.info.index_prefix);
     let contract = |message: String| IngestError::Contract {
         object: job.object.to_string(),
         plugin: plugin.info.name.clone(),
@@ -160,8 +161,8 @@ fn emit(
             continue;
         }
         let id = document_id(job.object, doc.record_number, doc.natural_id.as_deref());
-        let index = index_name(prefix, doc.event_time_ms);
-        sink.document(&Document { index: &index, id: &id, record_number: doc.record_number, source })
+        let index = index.of(doc.event_time_ms);
+        sink.document(&Document { index, id: &id, record_number: doc.record_number, source })
             .map_err(IngestError::Sink)?;
         counts.documents += 1;
     }

@@ -145,7 +145,11 @@ impl LineParser for CloudFront {
         let mut v: Values = Values::default();
         let mut unknown: Vec<(&str, &[u8])> = Vec::new();
         let mut extra: Vec<&[u8]> = Vec::new();
-        for (i, value) in line.split(|&b| b == b'\t').enumerate() {
+        let mut start = 0;
+        let ends = memchr::memchr_iter(b'\t', line).chain([line.len()]);
+        for (i, end) in ends.enumerate() {
+            let value = &line[start..end];
+            start = end + 1;
             match self.layout.get(i) {
                 Some(Field::Other(name)) => unknown.push((name, value)),
                 Some(field) => v.set(field, value),
@@ -291,7 +295,8 @@ impl LineParser for CloudFront {
         if !extra.is_empty() {
             cf.str_array("unknown_fields", extra);
         }
-        Parsed::Event(Event { time, natural_id: request_id.map(|id| String::from_utf8_lossy(id).into_owned()) })
+        let natural_id = request_id.and_then(|id| std::str::from_utf8(id).ok()).map(str::to_owned);
+        Parsed::Event(Event { time, natural_id })
     }
 }
 
@@ -386,7 +391,8 @@ fn decode(value: &[u8]) -> Cow<'_, [u8]> {
 /// The user agent, decoded twice when CloudFront encoded it twice.
 fn decode_user_agent(value: &[u8]) -> Cow<'_, [u8]> {
     let once = decode(value);
-    let twice_encoded = [b"%20", b"%22", b"%25"].iter().any(|e| once.windows(3).any(|w| w == &e[..]));
+    let twice_encoded =
+        memchr::memchr_iter(b'%', &once).any(|i| matches!(once.get(i + 1..i + 3), Some(b"20" | b"22" | b"25")));
     if twice_encoded { Cow::Owned(decode(&once).into_owned()) } else { once }
 }
 

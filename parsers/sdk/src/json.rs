@@ -32,7 +32,7 @@ impl<'a> Object<'a> {
         Object { buf, empty: true, parent: None }
     }
 
-    #[inline]
+    #[inline(always)]
     fn key(&mut self, key: &str) {
         // Keys are the parser's own field names: written as they are, without escaping.
         debug_assert!(key.bytes().all(|b| PLAIN[b as usize]), "field name {key:?} needs escaping");
@@ -220,7 +220,7 @@ pub fn write_str(buf: &mut Vec<u8>, s: &[u8]) {
 /// Appends `s` to `buf`. Documents are built from many short pieces, and on wasm every
 /// `memcpy` is a `memory.copy`, which wasmtime runs as a call out to the host: dear for a
 /// field name of ten bytes. Short pieces are copied here, eight bytes at a time.
-#[inline]
+#[inline(always)]
 pub fn put(buf: &mut Vec<u8>, s: &[u8]) {
     const SHORT: usize = 64;
     if s.len() > SHORT {
