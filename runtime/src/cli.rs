@@ -23,6 +23,17 @@ pub mod exit {
     pub const FAILED: u8 = 3;
 }
 
+/// The process exit status of a command's result; an error is printed first.
+pub fn exit_status(result: anyhow::Result<u8>) -> std::process::ExitCode {
+    match result {
+        Ok(code) => std::process::ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
 /// The sandbox and cache options of every command that runs plugins.
 #[derive(clap::Args, Debug, Clone)]
 pub struct HostArgs {

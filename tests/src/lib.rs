@@ -114,6 +114,35 @@ pub fn object(key: &str) -> ObjectRef {
     ObjectRef { bucket: "test-bucket".into(), key: key.into(), version_id: None }
 }
 
+/// A file's bytes, gunzipped when it is gzip.
+pub fn decompressed(path: &Path) -> Vec<u8> {
+    let raw = std::fs::read(path).expect("readable");
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut kelk_runtime::decode::decompressed(&raw[..]).expect("decodes"), &mut out)
+        .expect("decodes");
+    out
+}
+
+/// How many lines `data` has, a last one without a newline included.
+pub fn lines(data: &[u8]) -> u64 {
+    data.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
+}
+
+/// The value at a dotted path in a document, `null` when absent.
+pub fn get<'v>(doc: &'v serde_json::Value, path: &str) -> &'v serde_json::Value {
+    path.split('.').fold(doc, |v, k| v.get(k).unwrap_or(&serde_json::Value::Null))
+}
+
+/// `{"a":{"b":1}}` → `[("a.b", 1)]`.
+pub fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde_json::Value)>) {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
+        v => out.push((prefix.to_owned(), v.clone())),
+    }
+}
+
 /// Gzips bytes.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write;

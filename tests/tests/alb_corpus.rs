@@ -12,22 +12,9 @@
 //!   format with its own plugin to come), which is why plaso's file gives 14 documents, not 16.
 
 use kelk_runtime::document::ObjectRef;
-use kelk_tests::{Collect, corpus, host, ingest, load};
+use kelk_tests::{Collect, corpus, decompressed, flatten, get, host, ingest, lines, load};
 use serde_json::{Value, json};
-use std::io::Read;
 use std::path::Path;
-
-fn decompressed(path: &Path) -> Vec<u8> {
-    let raw = std::fs::read(path).unwrap();
-    let mut out = Vec::new();
-    kelk_runtime::decode::decompressed(&raw[..]).unwrap().read_to_end(&mut out).unwrap();
-    out
-}
-
-fn lines(data: &[u8]) -> u64 {
-    let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;
-    newlines + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
-}
 
 fn parse(path: &Path) -> Collect {
     let host = host();
@@ -41,11 +28,6 @@ fn parse(path: &Path) -> Collect {
 fn is_log(path: &Path) -> bool {
     let name = path.file_name().unwrap().to_string_lossy();
     !name.ends_with(".json") && !name.ends_with(".txt")
-}
-
-/// A dotted path into a document.
-fn get<'v>(doc: &'v Value, path: &str) -> &'v Value {
-    path.split('.').fold(doc, |v, k| v.get(k).unwrap_or(&Value::Null))
 }
 
 /// Timestamps compare as instants: `.364000Z` is `.364Z`.
@@ -252,13 +234,4 @@ fn agrees_with_plaso_on_its_first_event() {
         d["http"]["version"].as_str().unwrap()
     );
     assert_eq!(request, want["request"]);
-}
-
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
-        v => out.push((prefix.to_owned(), v.clone())),
-    }
 }

@@ -17,21 +17,9 @@
 //!   (a few of Panther's rule-test fixtures are deliberately partial).
 
 use kelk_runtime::document::ObjectRef;
-use kelk_tests::{Collect, corpus, host, ingest, load};
+use kelk_tests::{Collect, corpus, decompressed, flatten, get, host, ingest, lines, load};
 use serde_json::{Value, json};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-
-fn decompressed(path: &Path) -> Vec<u8> {
-    let raw = std::fs::read(path).unwrap();
-    let mut out = Vec::new();
-    kelk_runtime::decode::decompressed(&raw[..]).unwrap().read_to_end(&mut out).unwrap();
-    out
-}
-
-fn lines(data: &[u8]) -> u64 {
-    data.iter().filter(|&&b| b == b'\n').count() as u64 + u64::from(!data.is_empty() && !data.ends_with(b"\n"))
-}
 
 fn inputs(format: &str) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(corpus(format))
@@ -56,11 +44,6 @@ fn parse(package: &str, path: &Path) -> (kelk_runtime::pipeline::Counts, Collect
     let plugin = load(&host, package);
     let (result, sink) = ingest(&plugin, &ObjectRef::local(path), &[], &std::fs::read(path).unwrap());
     (result.unwrap_or_else(|f| panic!("{}: {}", path.display(), f.error)), sink)
-}
-
-/// A dotted path into a document.
-fn get<'v>(doc: &'v Value, path: &str) -> &'v Value {
-    path.split('.').fold(doc, |v, k| v.get(k).unwrap_or(&Value::Null))
 }
 
 /// Runs every file; returns the rejections as (file, record, reason).
@@ -383,13 +366,4 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
 fn chrono_like(s: &str) -> i64 {
     let t = kelk_parser_sdk::time::parse_iso8601(s.as_bytes()).unwrap_or_else(|| panic!("{s}"));
     t.secs
-}
-
-fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, Value)>) {
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .for_each(|(k, v)| flatten(&if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") }, v, out)),
-        v => out.push((prefix.to_owned(), v.clone())),
-    }
 }

@@ -46,12 +46,7 @@ impl Parser for CloudTrail {
     };
 
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
-        let max = match ctx.option("max_record_bytes") {
-            None => DEFAULT_MAX_RECORD_BYTES,
-            Some(v) => v
-                .parse()
-                .map_err(|_| Fatal::UnsupportedFormat(format!("option max_record_bytes={v:?} is not a byte count")))?,
-        };
+        let max = ctx.bytes_option("max_record_bytes", DEFAULT_MAX_RECORD_BYTES)?;
         Ok(CloudTrail { scanner: Scanner::new(max), records: 0, digest: ctx.key.contains("CloudTrail-Digest/") })
     }
 

@@ -53,6 +53,16 @@ impl SourceContext {
     pub fn option(&self, name: &str) -> Option<&str> {
         self.options.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
+
+    /// A byte-count option, or `default` when it is not set.
+    pub fn bytes_option(&self, name: &str, default: usize) -> Result<usize, Fatal> {
+        match self.option(name) {
+            None => Ok(default),
+            Some(v) => {
+                v.parse().map_err(|_| Fatal::UnsupportedFormat(format!("option {name}={v:?} is not a byte count")))
+            }
+        }
+    }
 }
 
 /// The whole object cannot be parsed further (`fatal-error` in the contract).

@@ -62,12 +62,7 @@ impl<P: LineParser> Parser for Lines<P> {
     const INFO: Info = P::INFO;
 
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
-        let max_line = match ctx.option("max_line_bytes") {
-            None => DEFAULT_MAX_LINE_BYTES,
-            Some(v) => v
-                .parse()
-                .map_err(|_| Fatal::UnsupportedFormat(format!("option max_line_bytes={v:?} is not a byte count")))?,
-        };
+        let max_line = ctx.bytes_option("max_line_bytes", DEFAULT_MAX_LINE_BYTES)?;
         Ok(Lines {
             parser: P::open(ctx)?,
             carry: Vec::new(),

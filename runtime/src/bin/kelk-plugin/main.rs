@@ -5,7 +5,7 @@ mod new;
 mod test;
 
 use clap::{Parser, Subcommand};
-use kelk_runtime::cli::{self, HostArgs, exit};
+use kelk_runtime::cli::{self, HostArgs};
 use kelk_runtime::sink::Stdout;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,13 +60,7 @@ fn main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Run(args) => run(&args),
     };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit::FAILED)
-        }
-    }
+    cli::exit_status(result)
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<u8> {

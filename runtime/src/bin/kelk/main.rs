@@ -50,13 +50,7 @@ fn parse_option(s: &str) -> Result<(String, String), String> {
 fn main() -> ExitCode {
     cli::init_tracing();
     let Command::Ingest(args) = Command::parse();
-    match ingest(&args) {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit::FAILED)
-        }
-    }
+    cli::exit_status(ingest(&args))
 }
 
 fn ingest(args: &Ingest) -> anyhow::Result<u8> {
