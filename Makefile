@@ -18,11 +18,13 @@ demo: toolchain
 	done
 	@ls out
 
-# Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI).
+# Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI), then the offline
+# Terraform checks (fmt, validate, terraform test with a mocked provider, checkov).
 test: toolchain
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo test --release
+	infra/check
 
 # ALB throughput natively and through Wasm (see BENCHMARKS.md).
 bench: toolchain

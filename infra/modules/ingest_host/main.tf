@@ -1,0 +1,245 @@
+# The KELK host as a Lambda function (provided.al2023, arm64): S3 notifications of the log
+# buckets reach it through an SQS queue (with a dead-letter queue and redrive), it parses each
+# object with the plugin its routing config names, and bulk-indexes into OpenSearch. Rejected
+# lines and unindexable documents go to the dead-letter bucket.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  function_name = "${var.name}-host"
+  function_arn  = "arn:aws:lambda:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:function:${local.function_name}"
+  log_group_arn = "arn:aws:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/lambda/${local.function_name}"
+}
+
+resource "aws_sqs_queue" "dead_letters" {
+  #checkov:skip=CKV_AWS_27:Encrypted with SQS-managed keys (sqs_managed_sse_enabled); a CMK adds a KMS key and its grants for no gain here.
+  name                      = "${var.name}-objects-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+  tags                      = var.tags
+}
+
+resource "aws_sqs_queue" "objects" {
+  name = "${var.name}-objects"
+  # Longer than the function's timeout, so a message is not redelivered while in work.
+  visibility_timeout_seconds = var.timeout_seconds * 6
+  message_retention_seconds  = 345600
+  sqs_managed_sse_enabled    = true
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dead_letters.arn
+    maxReceiveCount     = var.max_receive_count
+  })
+  tags = var.tags
+}
+
+locals {
+  queue_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "LogBucketNotifications"
+      Effect    = "Allow"
+      Principal = { Service = "s3.amazonaws.com" }
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.objects.arn
+      Condition = {
+        ArnLike      = { "aws:SourceArn" = [for b in values(var.log_buckets) : b.arn] }
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+      }
+    }]
+  })
+}
+
+resource "aws_sqs_queue_policy" "objects" {
+  queue_url = aws_sqs_queue.objects.id
+  policy    = local.queue_policy
+}
+
+# One notification configuration per bucket (it owns the whole configuration), filtered to
+# the prefix the service writes under, so digests and other objects never reach the host.
+resource "aws_s3_bucket_notification" "logs" {
+  for_each = var.log_buckets
+  bucket   = each.value.id
+  queue {
+    queue_arn     = aws_sqs_queue.objects.arn
+    events        = ["s3:ObjectCreated:*"]
+    filter_prefix = each.value.notify_prefix
+  }
+  depends_on = [aws_sqs_queue_policy.objects]
+}
+
+resource "aws_iam_role" "host" {
+  name = "${var.name}-host"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "lambda.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = var.tags
+}
+
+locals {
+  host_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid      = "ReadLogObjects"
+          Effect   = "Allow"
+          Action   = ["s3:GetObject", "s3:GetObjectVersion"]
+          Resource = [for b in values(var.log_buckets) : "${b.arn}/${b.notify_prefix}*"]
+        },
+        {
+          Sid      = "ReadPlugins"
+          Effect   = "Allow"
+          Action   = ["s3:GetObject", "s3:GetObjectVersion"]
+          Resource = "${var.plugin_bucket_arn}/*"
+        },
+        {
+          Sid      = "WriteDeadLetters"
+          Effect   = "Allow"
+          Action   = "s3:PutObject"
+          Resource = "${var.dead_letter_bucket_arn}/*"
+        },
+        {
+          Sid      = "IndexIntoOpenSearch"
+          Effect   = "Allow"
+          Action   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+          Resource = "${var.opensearch_arn}/*"
+        },
+        {
+          Sid      = "ConsumeObjectQueue"
+          Effect   = "Allow"
+          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"]
+          Resource = aws_sqs_queue.objects.arn
+        },
+        {
+          Sid      = "OwnLogs"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = "${local.log_group_arn}:*"
+        },
+      ],
+      var.extra_policy_statements,
+    )
+  })
+}
+
+resource "aws_iam_role_policy" "host" {
+  name   = "host"
+  role   = aws_iam_role.host.id
+  policy = local.host_policy
+}
+
+resource "aws_cloudwatch_log_group" "host" {
+  name              = "/aws/lambda/${local.function_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "host" {
+  #checkov:skip=CKV_AWS_117:The host reaches S3 and OpenSearch over their public endpoints; a VPC would add NAT or endpoints for no isolation gain (the domain's policy names the role).
+  #checkov:skip=CKV_AWS_173:The environment holds no secrets, only bucket names and the OpenSearch endpoint.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile; the package is built and uploaded by the deploy step itself.
+  #checkov:skip=CKV_AWS_116:Failed objects go to the SQS dead-letter queue through the queue's redrive policy; the function is not invoked asynchronously.
+  function_name                  = local.function_name
+  role                           = aws_iam_role.host.arn
+  runtime                        = "provided.al2023"
+  handler                        = "bootstrap"
+  architectures                  = ["arm64"]
+  filename                       = var.package_path
+  source_code_hash               = filebase64sha256(var.package_path)
+  memory_size                    = var.memory_mb
+  timeout                        = var.timeout_seconds
+  reserved_concurrent_executions = var.reserved_concurrency
+  environment {
+    variables = merge({
+      KELK_ROUTING_CONFIG  = var.routing_config_uri
+      KELK_OPENSEARCH_URL  = "https://${var.opensearch_endpoint}"
+      KELK_OPENSEARCH_AUTH = "sigv4"
+      KELK_DEAD_LETTERS    = "s3://${var.dead_letter_bucket}/dead-letters/"
+      KELK_RETENTION_DAYS  = tostring(var.index_retention_days)
+      KELK_LOG_FORMAT      = "json"
+    }, var.environment)
+  }
+  tracing_config {
+    mode = "Active"
+  }
+  tags       = var.tags
+  depends_on = [aws_cloudwatch_log_group.host, aws_iam_role_policy.host]
+}
+
+resource "aws_lambda_event_source_mapping" "objects" {
+  event_source_arn        = aws_sqs_queue.objects.arn
+  function_name           = aws_lambda_function.host.arn
+  batch_size              = 10
+  function_response_types = ["ReportBatchItemFailures"]
+}
+
+# Index templates, ISM policies and Dashboards objects, applied once the domain exists and
+# again whenever the host package (which carries them) changes.
+resource "aws_lambda_invocation" "setup" {
+  function_name = aws_lambda_function.host.function_name
+  input         = jsonencode({ action = "setup" })
+  triggers = {
+    package = aws_lambda_function.host.source_code_hash
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "errors" {
+  alarm_name          = "${var.name}-host-errors"
+  alarm_description   = "The KELK host failed invocations."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.host.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "dead_lettered" {
+  alarm_name          = "${var.name}-host-dead-lettered"
+  alarm_description   = "The KELK host dead-lettered records (rejected lines or unindexable documents)."
+  namespace           = "KELK"
+  metric_name         = "DeadLettered"
+  dimensions          = { FunctionName = aws_lambda_function.host.function_name }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "queue_dead_letters" {
+  alarm_name          = "${var.name}-objects-dlq-depth"
+  alarm_description   = "Objects the host failed on repeatedly wait in the dead-letter queue."
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = var.alarm_actions
+  tags                = var.tags
+}
+
+module "guard" {
+  source            = "../policy_guard"
+  identity_policies = { "host role" = local.host_policy }
+  resource_policies = { "object queue" = local.queue_policy }
+}

@@ -1,0 +1,59 @@
+# The plugin store: a versioned bucket holding the parser components (keyed by their sha256),
+# and the routing config the host reads at cold start and re-reads when its ETag changes.
+# Shipping a new parser means uploading it and changing the config: no redeploy of the host.
+
+module "bucket" {
+  source        = "../log_bucket"
+  name          = "${var.name}-plugins"
+  delivery      = "none"
+  force_destroy = var.force_destroy
+  retention     = { infrequent_access_after_days = 30, glacier_after_days = 365, expire_after_days = 3650 }
+  tags          = var.tags
+}
+
+locals {
+  plugins = { for name, path in var.plugins : name => {
+    sha256 = filesha256(path)
+    key    = "plugins/${name}/${filesha256(path)}.wasm"
+    path   = path
+  } }
+  routing_config = jsonencode({
+    version = 1
+    plugins = { for name, p in local.plugins : name => { key = p.key, sha256 = p.sha256 } }
+    routes = [for r in var.routes : {
+      bucket       = r.bucket
+      key_glob     = r.key_glob
+      plugin       = r.plugin
+      index_prefix = r.index_prefix
+      options      = r.options
+    }]
+  })
+}
+
+resource "aws_s3_object" "plugin" {
+  for_each     = local.plugins
+  bucket       = module.bucket.id
+  key          = each.value.key
+  source       = each.value.path
+  source_hash  = each.value.sha256
+  content_type = "application/wasm"
+  metadata     = { sha256 = each.value.sha256 }
+  tags         = var.tags
+}
+
+resource "aws_s3_object" "routing_config" {
+  bucket       = module.bucket.id
+  key          = "routing.json"
+  content      = local.routing_config
+  content_type = "application/json"
+  tags         = var.tags
+  # The config names plugins by key: upload them first.
+  depends_on = [aws_s3_object.plugin]
+
+  lifecycle {
+    precondition {
+      condition     = alltrue([for r in var.routes : contains(keys(var.plugins), r.plugin)])
+      error_message = "A route names a plugin that is not uploaded."
+    }
+  }
+}

@@ -1,0 +1,44 @@
+output "opensearch_endpoint" {
+  description = "The OpenSearch domain's endpoint."
+  value       = module.opensearch.endpoint
+}
+
+output "dashboards_url" {
+  description = "OpenSearch Dashboards (from the allowed CIDRs, or through SigV4)."
+  value       = module.opensearch.dashboards_url
+}
+
+output "cloudfront_domain" {
+  description = "The demo site: browse it to produce CloudFront, ALB and Apache logs."
+  value       = module.web.cloudfront_domain
+}
+
+output "plugin_bucket" {
+  description = "The plugin store; `routing.json` there says which plugin parses which objects."
+  value       = module.plugins.bucket
+}
+
+output "routing_config_uri" {
+  description = "The routing config the host reads."
+  value       = module.plugins.routing_config_uri
+}
+
+output "host_function" {
+  description = "The KELK host Lambda."
+  value       = module.host.function_name
+}
+
+output "firehose_stream" {
+  description = "The Apache delivery stream."
+  value       = module.firehose.stream_name
+}
+
+output "dead_letter_bucket" {
+  description = "Where rejected lines and unindexable documents are kept, with their reasons."
+  value       = module.dead_letters.id
+}
+
+output "web_instance_id" {
+  description = "The web instance (Session Manager: aws ssm start-session --target …)."
+  value       = module.web.instance_id
+}

@@ -1,0 +1,6 @@
+provider "aws" {
+  region = var.region
+  default_tags {
+    tags = merge({ Project = "kelk", Stack = var.name }, var.tags)
+  }
+}

@@ -1,0 +1,124 @@
+variable "name" {
+  description = "Name of the stack: a prefix for every resource (lowercase letters, digits, hyphens)."
+  type        = string
+  default     = "kelk"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name))
+    error_message = "name must be 2–21 lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "The AWS region. CloudFront standard logging is not available in af-south-1, ap-east-1, eu-south-1 and me-south-1."
+  type        = string
+  default     = "eu-west-1"
+  validation {
+    condition     = !contains(["af-south-1", "ap-east-1", "eu-south-1", "me-south-1"], var.region)
+    error_message = "CloudFront cannot deliver standard logs to buckets in this region."
+  }
+}
+
+variable "host_package" {
+  description = "The KELK host's Lambda package (zip with `bootstrap`, arm64), built by `cargo lambda build --release --arm64 --output-format zip`."
+  type        = string
+}
+
+variable "plugins" {
+  description = "Built parser components by name (`kelk-plugin build parsers/NAME` prints each path). alb, cloudfront, cloudtrail and apache are routed."
+  type        = map(string)
+  validation {
+    condition     = alltrue([for p in ["alb", "cloudfront", "cloudtrail", "apache"] : contains(keys(var.plugins), p)])
+    error_message = "plugins needs alb, cloudfront, cloudtrail and apache."
+  }
+}
+
+variable "opensearch" {
+  description = "The OpenSearch domain: version, instance type and count, dedicated masters (0 or 3), volume size."
+  type = object({
+    engine_version         = optional(string, "OpenSearch_2.19")
+    instance_type          = optional(string, "r7g.large.search")
+    instance_count         = optional(number, 1)
+    dedicated_master_count = optional(number, 0)
+    volume_size_gb         = optional(number, 50)
+  })
+  default = {}
+}
+
+variable "admin_role_arn" {
+  description = "The IAM role that is OpenSearch's fine-grained-access-control master user (it maps users and roles in Dashboards)."
+  type        = string
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", var.admin_role_arn))
+    error_message = "admin_role_arn must be an IAM role ARN."
+  }
+}
+
+variable "dashboards_allowed_cidrs" {
+  description = "CIDR ranges (your office or VPN) allowed to reach OpenSearch Dashboards, where FGAC users log in. Empty: reach Dashboards only with SigV4 (e.g. through the admin role)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for c in var.dashboards_allowed_cidrs : can(cidrhost(c, 0)) && !contains(["0.0.0.0/0", "::/0"], c)])
+    error_message = "dashboards_allowed_cidrs must be CIDR blocks, and not the whole internet."
+  }
+}
+
+variable "index_retention_days" {
+  description = "Days indices live in OpenSearch (ISM deletes them after). Hot data: short."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.index_retention_days >= 1
+    error_message = "index_retention_days must be at least 1."
+  }
+}
+
+variable "raw_log_retention" {
+  description = "Lifecycle of the raw logs in S3: days to STANDARD_IA, to GLACIER_IR, and to expiry. Raw data: long."
+  type = object({
+    infrequent_access_after_days = optional(number, 30)
+    glacier_after_days           = optional(number, 90)
+    expire_after_days            = optional(number, 400)
+  })
+  default = {}
+}
+
+variable "firehose_backup_all_records" {
+  description = "Keep every Apache record in S3 (true), or only those Firehose failed to deliver."
+  type        = bool
+  default     = true
+}
+
+variable "host" {
+  description = "The host Lambda's memory, timeout and reserved concurrency."
+  type = object({
+    memory_mb            = optional(number, 1024)
+    timeout_seconds      = optional(number, 300)
+    reserved_concurrency = optional(number, 10)
+  })
+  default = {}
+}
+
+variable "alarm_actions" {
+  description = "ARNs (e.g. an SNS topic) notified when an alarm fires."
+  type        = list(string)
+  default     = []
+}
+
+variable "web_instance_type" {
+  description = "The demo web instance (arm64)."
+  type        = string
+  default     = "t4g.small"
+}
+
+variable "force_destroy" {
+  description = "Let terraform destroy the buckets with their objects (for a demo)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Extra tags for every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,10 @@
+terraform {
+  # terraform test with mock providers and override_during needs 1.11.
+  required_version = ">= 1.11"
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100.0"
+    }
+  }
+}
