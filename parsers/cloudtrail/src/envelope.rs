@@ -110,6 +110,7 @@ impl Scanner {
             }
             let b = chunk[i];
             match b {
+                b'"' if self.depth == 2 && self.in_records => return Err(self.not_a_record(i)),
                 b'"' if self.depth > 0 => {
                     self.in_string = true;
                     if self.depth == 1 && self.expect_key {
@@ -127,6 +128,8 @@ impl Scanner {
                         self.start_capture(i);
                     } else if self.depth == 2 && self.in_records && b == b'{' {
                         self.start_capture(i);
+                    } else if self.depth == 2 && self.in_records {
+                        return Err(self.not_a_record(i));
                     } else if self.depth == 1 && b == b'[' && self.last_key_is_records {
                         self.in_records = true;
                     }
@@ -147,6 +150,10 @@ impl Scanner {
                 }
                 b',' if self.depth == 1 => self.expect_key = true,
                 b':' if self.depth == 1 => self.expect_key = false,
+                // A record that is a number, `true`, `null`…: nothing to index, so say so.
+                b if self.depth == 2 && self.in_records && !b.is_ascii_whitespace() && b != b',' => {
+                    return Err(self.not_a_record(i));
+                }
                 _ if self.depth == 0 => {
                     let at = self.consumed + i as u64;
                     let bom = at < BOM.len() as u64 && BOM[at as usize] == b;
@@ -185,6 +192,10 @@ impl Scanner {
             b.escape_ascii(),
             self.consumed + i as u64
         ))
+    }
+
+    fn not_a_record(&self, i: usize) -> Broken {
+        Broken(format!("the Records array holds something other than an object at byte {}", self.consumed + i as u64))
     }
 
     fn key_read(&mut self) {
@@ -315,5 +326,11 @@ mod tests {
             scan(b"{\"Records\":[{\"a\":1}", &[], 100).unwrap_err().0.contains("before its Records array is closed")
         );
         assert!(scan(b"{}}", &[], 100).is_err());
+        for not_objects in
+            [&b"{\"Records\":[1]}"[..], b"{\"Records\":[{},\"x\"]}", b"{\"Records\":[null]}", b"{\"Records\":[[]]}"]
+        {
+            let err = scan(not_objects, &[], 100).unwrap_err().0;
+            assert!(err.contains("other than an object"), "{err}");
+        }
     }
 }
