@@ -5,17 +5,15 @@ PARSERS := alb cloudfront apache cloudtrail
 
 .PHONY: demo test bench toolchain
 
-# Runs each parser's bundled sample logs through its Wasm plugin into ./out: OpenSearch _bulk
-# files per daily index, and dead letters with their reasons.
+# Builds the four plugins, then runs every parser's bundled sample logs through them (routed by
+# parsers/samples.routes.json) into ./out: OpenSearch _bulk files per daily index, and dead
+# letters with their reasons.
 demo: toolchain
 	cargo build --release --bin kelk --bin kelk-plugin
+	@for parser in $(PARSERS); do ./target/release/kelk-plugin build parsers/$$parser | tail -n 1 || exit 1; done
 	rm -rf out
-	@for parser in $(PARSERS); do \
-		wasm=$$(./target/release/kelk-plugin build parsers/$$parser 2>/dev/null | tail -n 1) || exit 1; \
-		samples=$$(ls parsers/$$parser/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$'); \
-		echo "== $$parser: $$wasm"; \
-		./target/release/kelk ingest --plugin "$$wasm" --out out $$samples || exit 1; \
-	done
+	./target/release/kelk ingest --routes parsers/samples.routes.json --out out \
+		$$(ls parsers/*/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$')
 	@ls out
 
 # Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI), then the offline

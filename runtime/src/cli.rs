@@ -5,6 +5,7 @@ use crate::document::ObjectRef;
 use crate::engine::{Host, Limits};
 use crate::pipeline::{self, Counts, Failed, Job};
 use crate::plugin::Plugin;
+use crate::routing::Routed;
 use crate::sink::Sink;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Read;
@@ -117,13 +118,12 @@ impl Report {
     }
 }
 
-/// Runs each file through `plugin` into `sink`, with a progress bar on a terminal. A file
-/// that fails is reported and the next one still runs.
-pub fn ingest_files(
-    plugin: &Plugin,
+/// Runs each file through the plugin `route` gives for it, into `sink`, with a progress bar on a
+/// terminal. A file that fails, or that no route matches, is reported and the next one still
+/// runs.
+pub fn ingest_files<'r>(
+    route: impl Fn(&ObjectRef) -> Option<Routed<'r>>,
     files: &[PathBuf],
-    options: &[(String, String)],
-    index_prefix: Option<&str>,
     sink: &mut dyn Sink,
 ) -> Report {
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
@@ -137,13 +137,22 @@ pub fn ingest_files(
     for path in files {
         bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         let object = ObjectRef::local(path);
-        let job = Job { object: &object, log_type: &plugin.info.name, options, index_prefix };
-        let result = match std::fs::File::open(path) {
-            Ok(file) => pipeline::ingest(plugin, &job, Progress { inner: file, bar: &bar }, sink),
-            Err(e) => Err(Failed {
-                counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() },
-                error: Box::new(pipeline::IngestError::Decode { object: object.to_string(), source: e }),
-            }),
+        let failed = |error| Failed {
+            counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() },
+            error: Box::new(error),
+        };
+        let result = match (route(&object), std::fs::File::open(path)) {
+            (None, _) => Err(failed(pipeline::IngestError::NoRoute { object: object.to_string() })),
+            (_, Err(e)) => Err(failed(pipeline::IngestError::Decode { object: object.to_string(), source: e })),
+            (Some(routed), Ok(file)) => {
+                let job = Job {
+                    object: &object,
+                    log_type: &routed.plugin.info.name,
+                    options: routed.options,
+                    index_prefix: routed.index_prefix,
+                };
+                pipeline::ingest(routed.plugin, &job, Progress { inner: file, bar: &bar }, sink)
+            }
         };
         match result {
             Ok(counts) => report.counts.add(&counts),
@@ -156,6 +165,15 @@ pub fn ingest_files(
     bar.finish_and_clear();
     report.elapsed = started.elapsed();
     report
+}
+
+/// A route that sends every file to one plugin.
+pub fn single<'r>(
+    plugin: &'r Plugin,
+    index_prefix: Option<&'r str>,
+    options: &'r [(String, String)],
+) -> impl Fn(&ObjectRef) -> Option<Routed<'r>> {
+    move |_| Some(Routed { plugin, index_prefix, options })
 }
 
 /// Advances the progress bar by the (compressed) bytes read from a file.

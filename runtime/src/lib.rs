@@ -1,8 +1,8 @@
 //! The KELK host library: loads log-parser plugins (WebAssembly components implementing
 //! the `kelk:parser` WIT contract) into a sandbox, and streams objects through them:
 //!
-//! object bytes → [`decode`] → chunks → [`session`] of a [`plugin`] → documents with ids and
-//! daily indices ([`document`]) → [`sink`].
+//! object → the plugin its [`routing`] names → bytes → [`decode`] → chunks → [`session`] of the
+//! [`plugin`] → documents with ids and daily indices ([`document`]) → [`sink`].
 
 pub mod cli;
 pub mod decode;
@@ -10,6 +10,7 @@ pub mod document;
 pub mod engine;
 pub mod pipeline;
 pub mod plugin;
+pub mod routing;
 pub mod session;
 pub mod sink;
 

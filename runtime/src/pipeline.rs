@@ -51,6 +51,8 @@ pub enum IngestError {
     Contract { object: String, plugin: String, message: String },
     #[error("cannot write output: {0}")]
     Sink(io::Error),
+    #[error("{object}: no route of the routing config matches it")]
+    NoRoute { object: String },
 }
 
 /// An object failed part-way: what it produced before, and why it stopped.

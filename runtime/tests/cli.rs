@@ -38,18 +38,21 @@ fn text(bytes: &[u8]) -> String {
 /// The ALB plugin, built by `kelk-plugin build` (once).
 fn alb_wasm() -> &'static Path {
     static WASM: OnceLock<PathBuf> = OnceLock::new();
-    WASM.get_or_init(|| {
-        let out = kelk_plugin(&["build", workspace().join("parsers/alb").to_str().unwrap()]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let stdout = text(&out.stdout);
-        let path = PathBuf::from(stdout.lines().last().expect("a path on the last line"));
-        assert!(path.extension().is_some_and(|e| e == "wasm") && path.is_file(), "{stdout}");
-        let stderr = text(&out.stderr);
-        let sha = stderr.lines().find_map(|l| l.trim().strip_prefix("sha256 ")).expect("the sha256 is printed");
-        assert_eq!(sha.len(), 64);
-        assert!(stderr.contains("built alb"), "{stderr}");
-        path
-    })
+    WASM.get_or_init(|| build("alb"))
+}
+
+/// Builds a parser with `kelk-plugin build` and checks what it prints.
+fn build(parser: &str) -> PathBuf {
+    let out = kelk_plugin(&["build", workspace().join("parsers").join(parser).to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let path = PathBuf::from(stdout.lines().last().expect("a path on the last line"));
+    assert!(path.extension().is_some_and(|e| e == "wasm") && path.is_file(), "{stdout}");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("built {parser}")), "{stderr}");
+    let sha = stderr.lines().find_map(|l| l.trim().strip_prefix("sha256 ")).expect("the sha256 is printed");
+    assert_eq!(sha, sha256_hex(&std::fs::read(&path).unwrap()));
+    path
 }
 
 #[test]
@@ -186,4 +189,63 @@ fn ingest_writes_bulk_files_and_dead_letters_with_stable_ids() {
     assert!(run(again.path()).status.success());
     let ids = |dir: &Path| std::fs::read_to_string(dir.join("logs-aws.elb_logs-default-2020.01.11.ndjson")).unwrap();
     assert_eq!(ids(out_dir.path()), ids(again.path()), "a rerun produces the same ids");
+}
+
+#[test]
+fn ingest_routes_each_file_to_its_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let parsers = ["alb", "cloudfront", "cloudtrail", "apache"];
+    let wasm: Vec<PathBuf> = parsers.iter().map(|p| build(p)).collect();
+    let sha = sha256_hex(&std::fs::read(&wasm[0]).unwrap());
+    let samples = workspace().join("parsers");
+    let config = |alb_sha: &str| {
+        serde_json::json!({
+            "version": 1,
+            "plugins": {
+                "alb": { "path": wasm[0], "sha256": alb_sha },
+                "cloudfront": { "path": wasm[1] },
+                "cloudtrail": { "path": wasm[2] },
+                "apache": { "path": wasm[3] },
+            },
+            "routes": parsers.iter().map(|p| serde_json::json!({
+                "key_glob": format!("{}/{p}/samples/*", samples.display()),
+                "plugin": p,
+                "index_prefix": format!("test-{p}"),
+            })).collect::<Vec<_>>(),
+        })
+        .to_string()
+    };
+    let routes = dir.path().join("routes.json");
+    std::fs::write(&routes, config(&sha)).unwrap();
+    let inputs = [
+        samples.join("alb/samples/aws-docs-examples.log"),
+        samples.join("cloudfront/samples/aws-docs-example.log"),
+        samples.join("cloudtrail/samples/grafana-loki-lambda-promtail-cloudtrail-log-file.json.gz"),
+        samples.join("apache/samples/apache-httpd-docs-logs-examples.log"),
+        workspace().join("Cargo.toml"),
+    ];
+    let out_dir = dir.path().join("out");
+    let mut args = vec!["ingest", "--routes", routes.to_str().unwrap(), "--out", out_dir.to_str().unwrap()];
+    args.extend(inputs.iter().map(|p| p.to_str().unwrap()));
+    let out = kelk(&args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "the unrouted file fails the run: {stderr}");
+    assert!(stderr.contains("Cargo.toml: no route of the routing config matches it"), "{stderr}");
+    assert!(stderr.contains("from 5 file(s): 17 documents"), "{stderr}");
+    let indices: Vec<String> =
+        std::fs::read_dir(&out_dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    for p in parsers {
+        assert!(indices.iter().any(|i| i.starts_with(&format!("test-{p}-"))), "{p}: {indices:?}");
+    }
+
+    std::fs::write(&routes, config(&"0".repeat(64))).unwrap();
+    let out = kelk(&args);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("plugin alb: its sha256 is {sha}, the routing config expects 000")), "{stderr}");
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -66,7 +66,7 @@ fn main() -> ExitCode {
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let host = args.host.host()?;
     let plugin = host.load_file(&args.plugin)?;
-    let report = cli::ingest_files(&plugin, &args.inputs, &[], None, &mut Stdout::new());
+    let report = cli::ingest_files(cli::single(&plugin, None, &[]), &args.inputs, &mut Stdout::new());
     report.print_summary();
     Ok(report.exit_code())
 }

@@ -4,6 +4,7 @@
 
 use clap::Parser;
 use kelk_runtime::cli::{self, HostArgs, exit};
+use kelk_runtime::routing::Router;
 use kelk_runtime::sink::{BulkFiles, Sink, Stdout};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,9 +22,13 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Ingest {
-    /// The parser plugin: a `.wasm` component (see `kelk-plugin build`).
+    /// The parser plugin for every input: a `.wasm` component (see `kelk-plugin build`).
+    #[arg(long, short, required_unless_present = "routes", conflicts_with = "routes")]
+    plugin: Option<PathBuf>,
+    /// A routing config choosing the plugin (and index prefix, options) of each input by its
+    /// path; the same JSON as the Lambda host's (see the README).
     #[arg(long, short)]
-    plugin: PathBuf,
+    routes: Option<PathBuf>,
     /// The log files.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
@@ -33,11 +38,11 @@ struct Ingest {
     /// Print the documents on stdout instead, and dead letters on stderr.
     #[arg(long)]
     stdout: bool,
-    /// The index prefix; the event date is appended [default: the plugin's].
-    #[arg(long)]
+    /// With --plugin: the index prefix; the event date is appended [default: the plugin's].
+    #[arg(long, conflicts_with = "routes")]
     index_prefix: Option<String>,
-    /// A plugin option, `NAME=VALUE`; repeatable.
-    #[arg(long = "option", short = 'O', value_name = "NAME=VALUE", value_parser = parse_option)]
+    /// With --plugin: a plugin option, `NAME=VALUE`; repeatable.
+    #[arg(long = "option", short = 'O', value_name = "NAME=VALUE", value_parser = parse_option, conflicts_with = "routes")]
     options: Vec<(String, String)>,
     #[command(flatten)]
     host: HostArgs,
@@ -55,10 +60,23 @@ fn main() -> ExitCode {
 
 fn ingest(args: &Ingest) -> anyhow::Result<u8> {
     let host = args.host.host()?;
-    let plugin = host.load_file(&args.plugin)?;
     let mut sink: Box<dyn Sink> =
         if args.stdout { Box::new(Stdout::new()) } else { Box::new(BulkFiles::new(&args.out)?) };
-    let report = cli::ingest_files(&plugin, &args.inputs, &args.options, args.index_prefix.as_deref(), sink.as_mut());
+    let report = match (&args.routes, &args.plugin) {
+        (Some(routes), _) => {
+            let router = Router::load_local(&host, routes)?;
+            cli::ingest_files(|object| router.route(object), &args.inputs, sink.as_mut())
+        }
+        (None, Some(plugin)) => {
+            let plugin = host.load_file(plugin)?;
+            cli::ingest_files(
+                cli::single(&plugin, args.index_prefix.as_deref(), &args.options),
+                &args.inputs,
+                sink.as_mut(),
+            )
+        }
+        (None, None) => unreachable!("clap requires --plugin or --routes"),
+    };
     report.print_summary();
     if !args.stdout {
         eprintln!("wrote {0}/<index>.ndjson (_bulk bodies) and {0}/dead-letters.ndjson", args.out.display());
