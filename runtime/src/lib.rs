@@ -8,6 +8,7 @@ pub mod cli;
 pub mod decode;
 pub mod document;
 pub mod engine;
+pub mod firehose;
 pub mod pipeline;
 pub mod plugin;
 pub mod routing;
