@@ -16,12 +16,15 @@ demo: toolchain
 		$$(ls parsers/*/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$')
 	@ls out
 
-# Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI), then the offline
+# Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch), then the offline
 # Terraform checks (fmt, validate, terraform test with a mocked provider, checkov).
+# A real OpenSearch runs for the tests (tests/servers/opensearch) and is stopped after them.
 test: toolchain
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
-	cargo test --release
+	cargo build --release --tests
+	tests/servers/opensearch start
+	KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 cargo test --release; status=$$?; tests/servers/opensearch stop; exit $$status
 	infra/check
 
 # ALB throughput natively and through Wasm (see BENCHMARKS.md).

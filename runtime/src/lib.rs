@@ -5,6 +5,7 @@
 //! [`plugin`] → documents with ids and daily indices ([`document`]) → [`sink`].
 
 pub mod cli;
+pub mod cluster;
 pub mod decode;
 pub mod document;
 pub mod engine;
@@ -13,6 +14,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod routing;
 pub mod session;
+pub mod setup;
 pub mod sink;
 
 pub use engine::{Host, Limits};

@@ -6,7 +6,7 @@ use crate::decode::{CHUNK_BYTES, decompressed, next_chunk};
 use crate::document::{DailyIndex, ObjectRef, document_id};
 use crate::plugin::{Batch, Plugin};
 use crate::session::{SessionError, SourceContext};
-use crate::sink::{DeadLetter, Document, Sink};
+use crate::sink::{DeadLetter, Document, Origin, Sink};
 use std::io::{self, Read};
 
 /// What happened to the records of the objects processed.
@@ -131,17 +131,9 @@ fn emit(
         plugin: plugin.info.name.clone(),
         message,
     };
+    let origin = Origin { object: job.object, plugin: &plugin.info.name, plugin_sha256: &plugin.sha256 };
     let dead_letter = |sink: &mut dyn Sink, record_number, offset, reason: &str, excerpt: &[u8]| {
-        let letter = DeadLetter {
-            reason,
-            object: job.object,
-            plugin: &plugin.info.name,
-            plugin_sha256: &plugin.sha256,
-            record_number,
-            offset,
-            excerpt,
-        };
-        sink.dead_letter(&letter).map_err(IngestError::Sink)
+        sink.dead_letter(&DeadLetter { reason, origin, record_number, offset, excerpt }).map_err(IngestError::Sink)
     };
     let mut at = 0usize;
     for doc in &batch.documents {
@@ -164,8 +156,15 @@ fn emit(
         }
         let id = document_id(job.object, doc.record_number, doc.natural_id.as_deref());
         let index = index.of(doc.event_time_ms);
-        sink.document(&Document { index, id: &id, record_number: doc.record_number, source })
-            .map_err(IngestError::Sink)?;
+        sink.document(&Document {
+            index,
+            id: &id,
+            record_number: doc.record_number,
+            offset: doc.offset,
+            source,
+            origin,
+        })
+        .map_err(IngestError::Sink)?;
         counts.documents += 1;
     }
     if at != batch.json.len() {

@@ -1,35 +1,46 @@
 //! Where documents and dead letters go.
 
 mod bulk_files;
+mod opensearch;
 mod stdout;
 
 pub use bulk_files::BulkFiles;
+pub use opensearch::{BulkStats, OpenSearch};
 pub use stdout::Stdout;
 
 use crate::document::ObjectRef;
 use std::io;
 
+/// Where a record came from: the object and the plugin that parsed it.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Origin<'a> {
+    pub object: &'a ObjectRef,
+    pub plugin: &'a str,
+    pub plugin_sha256: &'a str,
+}
+
 /// A document ready to index.
 pub struct Document<'a> {
     pub index: &'a str,
     pub id: &'a str,
-    /// The number of the input record it came from.
+    /// The number of the input record it came from, and where that record starts.
     pub record_number: u64,
+    pub offset: u64,
     /// The document's JSON object.
     pub source: &'a [u8],
+    pub origin: Origin<'a>,
 }
 
-/// An input record that did not become a document, with everything needed to find it.
+/// An input record that did not become an indexed document, with everything needed to find it.
 #[derive(serde::Serialize)]
 pub struct DeadLetter<'a> {
     pub reason: &'a str,
-    pub object: &'a ObjectRef,
-    /// The plugin's name and sha256.
-    pub plugin: &'a str,
-    pub plugin_sha256: &'a str,
+    #[serde(flatten)]
+    pub origin: Origin<'a>,
     pub record_number: u64,
     pub offset: u64,
-    /// The start of the raw record, invalid UTF-8 replaced.
+    /// The start of the raw record (or of the document, when OpenSearch refused it), invalid
+    /// UTF-8 replaced.
     #[serde(serialize_with = "lossy")]
     pub excerpt: &'a [u8],
 }

@@ -31,7 +31,7 @@ impl Sink for Stdout {
         self.out.flush()?;
         eprintln!(
             "{}:{}: {} [{}]",
-            letter.object.key,
+            letter.origin.object.key,
             letter.record_number,
             letter.reason,
             String::from_utf8_lossy(letter.excerpt).escape_debug()

@@ -1,11 +1,12 @@
 //! `kelk`: runs log files through a parser plugin into a sink, as the Lambda host does with
-//! S3 objects. With no AWS account, the embedded default sink writes OpenSearch `_bulk`
-//! files and dead letters to a local directory.
+//! S3 objects: into an OpenSearch cluster, or, with no cluster at hand, the embedded default
+//! sink, which writes OpenSearch `_bulk` files and dead letters to a local directory.
 
 use clap::Parser;
 use kelk_runtime::cli::{self, HostArgs, exit};
+use kelk_runtime::cluster::Cluster;
 use kelk_runtime::routing::Router;
-use kelk_runtime::sink::{BulkFiles, Sink, Stdout};
+use kelk_runtime::sink::{BulkFiles, OpenSearch, Sink, Stdout};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +19,41 @@ enum Command {
     /// on stderr counts both. Exit status: 0 when every file was processed (rejected lines
     /// are dead-lettered, not lost), 3 when a file or the plugin failed, 2 on bad usage.
     Ingest(Ingest),
+    /// Put KELK's index templates into an OpenSearch cluster (idempotent).
+    Setup(Setup),
+}
+
+/// Where OpenSearch is.
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Write to this OpenSearch cluster (e.g. http://localhost:9200) instead of `_bulk` files;
+    /// dead letters still go to --out.
+    #[arg(long, value_name = "URL", conflicts_with = "stdout")]
+    opensearch: Option<String>,
+    /// Basic-auth user for OpenSearch; the password comes from KELK_OPENSEARCH_PASSWORD.
+    #[arg(long, requires = "opensearch")]
+    user: Option<String>,
+}
+
+impl ClusterArgs {
+    fn connect(&self) -> anyhow::Result<Option<Cluster>> {
+        let Some(url) = &self.opensearch else { return Ok(None) };
+        let auth = match &self.user {
+            Some(user) => Some((
+                user.clone(),
+                std::env::var("KELK_OPENSEARCH_PASSWORD")
+                    .map_err(|_| anyhow::anyhow!("--user needs KELK_OPENSEARCH_PASSWORD"))?,
+            )),
+            None => None,
+        };
+        Ok(Some(Cluster::connect(url, auth)?))
+    }
+}
+
+#[derive(clap::Args)]
+struct Setup {
+    #[command(flatten)]
+    cluster: ClusterArgs,
 }
 
 #[derive(clap::Args)]
@@ -45,6 +81,8 @@ struct Ingest {
     #[arg(long = "option", short = 'O', value_name = "NAME=VALUE", value_parser = parse_option, conflicts_with = "routes")]
     options: Vec<(String, String)>,
     #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
     host: HostArgs,
 }
 
@@ -54,32 +92,58 @@ fn parse_option(s: &str) -> Result<(String, String), String> {
 
 fn main() -> ExitCode {
     cli::init_tracing();
-    let Command::Ingest(args) = Command::parse();
-    cli::exit_status(ingest(&args))
+    cli::exit_status(match Command::parse() {
+        Command::Ingest(args) => ingest(&args),
+        Command::Setup(args) => setup(&args),
+    })
+}
+
+fn setup(args: &Setup) -> anyhow::Result<u8> {
+    let cluster = args.cluster.connect()?.ok_or_else(|| anyhow::anyhow!("setup needs --opensearch URL"))?;
+    for name in kelk_runtime::setup::setup(&cluster)? {
+        eprintln!("put {name}");
+    }
+    Ok(exit::OK)
 }
 
 fn ingest(args: &Ingest) -> anyhow::Result<u8> {
     let host = args.host.host()?;
-    let mut sink: Box<dyn Sink> =
-        if args.stdout { Box::new(Stdout::new()) } else { Box::new(BulkFiles::new(&args.out)?) };
-    let report = match (&args.routes, &args.plugin) {
-        (Some(routes), _) => {
-            let router = Router::load_local(&host, routes)?;
-            cli::ingest_files(|object| router.route(object), &args.inputs, sink.as_mut())
-        }
-        (None, Some(plugin)) => {
-            let plugin = host.load_file(plugin)?;
-            cli::ingest_files(
-                cli::single(&plugin, args.index_prefix.as_deref(), &args.options),
-                &args.inputs,
-                sink.as_mut(),
-            )
-        }
-        (None, None) => unreachable!("clap requires --plugin or --routes"),
+    let run = |sink: &mut dyn Sink| -> anyhow::Result<cli::Report> {
+        Ok(match (&args.routes, &args.plugin) {
+            (Some(routes), _) => {
+                let router = Router::load_local(&host, routes)?;
+                cli::ingest_files(|object| router.route(object), &args.inputs, sink)
+            }
+            (None, Some(plugin)) => {
+                let plugin = host.load_file(plugin)?;
+                cli::ingest_files(cli::single(&plugin, args.index_prefix.as_deref(), &args.options), &args.inputs, sink)
+            }
+            (None, None) => unreachable!("clap requires --plugin or --routes"),
+        })
+    };
+    let (report, written) = if args.stdout {
+        (run(&mut Stdout::new())?, None)
+    } else if let Some(cluster) = args.cluster.connect()? {
+        let mut sink = OpenSearch::new(cluster, Box::new(BulkFiles::new(&args.out)?));
+        let report = run(&mut sink)?;
+        let s = sink.stats();
+        let written = format!(
+            "OpenSearch: {} indexed, {} already there, {} refused and dead-lettered, {} retries; dead letters in {}/dead-letters.ndjson",
+            s.indexed,
+            s.already_indexed,
+            s.refused,
+            s.retries,
+            args.out.display()
+        );
+        (report, Some(written))
+    } else {
+        let written =
+            format!("wrote {0}/<index>.ndjson (_bulk bodies) and {0}/dead-letters.ndjson", args.out.display());
+        (run(&mut BulkFiles::new(&args.out)?)?, Some(written))
     };
     report.print_summary();
-    if !args.stdout {
-        eprintln!("wrote {0}/<index>.ndjson (_bulk bodies) and {0}/dead-letters.ndjson", args.out.display());
+    if let Some(written) = written {
+        eprintln!("{written}");
     }
     Ok(if report.counts.failed_objects > 0 { exit::FAILED } else { exit::OK })
 }

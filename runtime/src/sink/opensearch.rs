@@ -1,0 +1,225 @@
+//! The OpenSearch sink: `_bulk` requests bounded by bytes, each document written with `create`
+//! under its deterministic `_id`, so a retry finds it already there (409, counted, not an
+//! error). Requests that fail as a whole (connection errors, 429, 5xx) and items refused with
+//! 429 are retried with exponential backoff and jitter; an item OpenSearch refuses for good (a
+//! mapping error) is dead-lettered with OpenSearch's reason. `flush` returns only when every
+//! document so far is indexed or dead-lettered, so an object counts as done only then.
+
+use super::{DeadLetter, Document, Origin, Sink};
+use crate::cluster::{Cluster, truncate};
+use crate::document::ObjectRef;
+use bytes::Bytes;
+use opensearch::BulkParts;
+use opensearch::OpenSearch as Client;
+use opensearch::http::StatusCode;
+use rand::Rng;
+use std::io;
+use std::time::Duration;
+
+/// A `_bulk` request is sent once its body reaches this size.
+pub const BULK_BYTES: usize = 5 << 20;
+/// How much of a refused document its dead letter keeps.
+const EXCERPT_BYTES: usize = 256;
+/// Attempts at a request, or at the items OpenSearch answered 429 for, before giving up.
+const ATTEMPTS: u32 = 6;
+
+/// What the sink did with the documents it was given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkStats {
+    pub indexed: u64,
+    /// Documents whose `_id` was already there: a retry of an object indexed before.
+    pub already_indexed: u64,
+    /// Documents OpenSearch refused for good (a mapping error), dead-lettered.
+    pub refused: u64,
+    /// Requests and item batches sent again after a retryable failure.
+    pub retries: u64,
+}
+
+/// A document waiting in the current bulk body.
+struct Pending {
+    action: Bytes,
+    source: Bytes,
+    record_number: u64,
+    offset: u64,
+    origin: usize,
+}
+
+/// Who a pending document came from, owned.
+struct OwnedOrigin {
+    object: ObjectRef,
+    plugin: String,
+    plugin_sha256: String,
+}
+
+pub struct OpenSearch {
+    cluster: Cluster,
+    pending: Vec<Pending>,
+    origins: Vec<OwnedOrigin>,
+    bytes: usize,
+    dead_letters: Box<dyn Sink>,
+    stats: BulkStats,
+}
+
+impl OpenSearch {
+    /// A sink writing to `cluster`, dead-lettering into `dead_letters`.
+    pub fn new(cluster: Cluster, dead_letters: Box<dyn Sink>) -> Self {
+        OpenSearch {
+            cluster,
+            pending: Vec::new(),
+            origins: Vec::new(),
+            bytes: 0,
+            dead_letters,
+            stats: BulkStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> BulkStats {
+        self.stats
+    }
+
+    /// Sends everything pending until each item is indexed, already there, or dead-lettered.
+    fn send_pending(&mut self) -> io::Result<()> {
+        let mut batch = std::mem::take(&mut self.pending);
+        self.bytes = 0;
+        for attempt in 0.. {
+            if batch.is_empty() {
+                break;
+            }
+            if attempt > 0 {
+                self.stats.retries += 1;
+                std::thread::sleep(backoff(attempt));
+            }
+            let statuses = match self.cluster.block_on(bulk(self.cluster.client(), &batch)) {
+                Ok(statuses) => statuses,
+                Err(Failure::Retryable(_)) if attempt + 1 < ATTEMPTS => continue,
+                Err(Failure::Retryable(message) | Failure::Fatal(message)) => {
+                    return Err(io::Error::other(format!("OpenSearch bulk request failed: {message}")));
+                }
+            };
+            let mut retry = Vec::new();
+            for (item, status) in batch.into_iter().zip(statuses) {
+                match status {
+                    Ok(()) => self.stats.indexed += 1,
+                    Err(ItemError::Conflict) => self.stats.already_indexed += 1,
+                    Err(ItemError::Retry) => retry.push(item),
+                    Err(ItemError::Refused(reason)) => self.dead_letter_item(&item, &reason)?,
+                }
+            }
+            if !retry.is_empty() && attempt + 1 == ATTEMPTS {
+                return Err(io::Error::other(format!(
+                    "OpenSearch kept refusing {} documents with 429 (too many requests)",
+                    retry.len()
+                )));
+            }
+            batch = retry;
+        }
+        self.origins.clear();
+        Ok(())
+    }
+
+    fn dead_letter_item(&mut self, item: &Pending, reason: &str) -> io::Result<()> {
+        let o = &self.origins[item.origin];
+        let origin = Origin { object: &o.object, plugin: &o.plugin, plugin_sha256: &o.plugin_sha256 };
+        let excerpt = &item.source[..item.source.len().min(EXCERPT_BYTES)];
+        self.stats.refused += 1;
+        self.dead_letters.dead_letter(&DeadLetter {
+            reason,
+            origin,
+            record_number: item.record_number,
+            offset: item.offset,
+            excerpt,
+        })
+    }
+}
+
+/// How a whole bulk request failed.
+enum Failure {
+    Retryable(String),
+    Fatal(String),
+}
+
+/// How one item failed.
+enum ItemError {
+    Conflict,
+    Retry,
+    Refused(String),
+}
+
+/// Exponential backoff with jitter: between half and all of 100 ms · 2^attempt, at most 10 s.
+fn backoff(attempt: u32) -> Duration {
+    let cap = (100u64 << attempt.min(7)).min(10_000);
+    Duration::from_millis(rand::rng().random_range(cap / 2..=cap))
+}
+
+/// Sends one `_bulk` request; the outcome of each item, in order.
+async fn bulk(client: &Client, batch: &[Pending]) -> Result<Vec<Result<(), ItemError>>, Failure> {
+    let body: Vec<Bytes> = batch.iter().flat_map(|p| [p.action.clone(), p.source.clone()]).collect();
+    let response =
+        client.bulk(BulkParts::None).body(body).send().await.map_err(|e| Failure::Retryable(e.to_string()))?;
+    let status = response.status_code();
+    let text = response.text().await.map_err(|e| Failure::Retryable(e.to_string()))?;
+    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+        return Err(Failure::Retryable(format!("{status}: {}", truncate(&text))));
+    }
+    if !status.is_success() {
+        return Err(Failure::Fatal(format!("{status}: {}", truncate(&text))));
+    }
+    let answer: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Failure::Fatal(format!("unreadable bulk response: {e}")))?;
+    let items = answer["items"].as_array().filter(|items| items.len() == batch.len());
+    let items =
+        items.ok_or_else(|| Failure::Fatal(format!("the bulk response does not answer {} items", batch.len())))?;
+    Ok(items
+        .iter()
+        .map(|item| {
+            let result = &item["create"];
+            match result["status"].as_u64().unwrap_or(0) {
+                200..=299 => Ok(()),
+                409 => Err(ItemError::Conflict),
+                429 | 500..=599 => Err(ItemError::Retry),
+                status => Err(ItemError::Refused(format!(
+                    "OpenSearch refused the document ({status}) for index {}: {}: {}",
+                    result["_index"].as_str().unwrap_or("?"),
+                    result["error"]["type"].as_str().unwrap_or("error"),
+                    result["error"]["reason"].as_str().unwrap_or("no reason given"),
+                ))),
+            }
+        })
+        .collect())
+}
+
+impl Sink for OpenSearch {
+    fn document(&mut self, doc: &Document) -> io::Result<()> {
+        let same_origin = self.origins.last().is_some_and(|o| {
+            o.object == *doc.origin.object
+                && o.plugin == doc.origin.plugin
+                && o.plugin_sha256 == doc.origin.plugin_sha256
+        });
+        if !same_origin {
+            self.origins.push(OwnedOrigin {
+                object: doc.origin.object.clone(),
+                plugin: doc.origin.plugin.to_owned(),
+                plugin_sha256: doc.origin.plugin_sha256.to_owned(),
+            });
+        }
+        let action = serde_json::to_vec(&serde_json::json!({"create": {"_index": doc.index, "_id": doc.id}}))?;
+        self.bytes += action.len() + doc.source.len() + 2;
+        self.pending.push(Pending {
+            action: Bytes::from(action),
+            source: Bytes::copy_from_slice(doc.source),
+            record_number: doc.record_number,
+            offset: doc.offset,
+            origin: self.origins.len() - 1,
+        });
+        if self.bytes >= BULK_BYTES { self.send_pending() } else { Ok(()) }
+    }
+
+    fn dead_letter(&mut self, letter: &DeadLetter) -> io::Result<()> {
+        self.dead_letters.dead_letter(letter)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_pending()?;
+        self.dead_letters.flush()
+    }
+}

@@ -1,0 +1,162 @@
+//! Against a real OpenSearch (started by `make test`, `tests/servers/opensearch`): templates
+//! are put idempotently and map the fields as documented, every document of every format is
+//! indexed exactly once however often its object is processed, and a document OpenSearch
+//! refuses is dead-lettered with OpenSearch's reason.
+
+use kelk_runtime::cluster::Cluster;
+use kelk_runtime::document::ObjectRef;
+use kelk_runtime::pipeline::{self, Job};
+use kelk_runtime::sink::{DeadLetter, Document, OpenSearch, Sink};
+use kelk_tests::{host, load, workspace};
+use opensearch::http::Method;
+use std::sync::{Arc, Mutex};
+
+fn cluster() -> Cluster {
+    let url = std::env::var("KELK_TEST_OPENSEARCH").expect(
+        "KELK_TEST_OPENSEARCH is not set: run `make test`, which starts OpenSearch (tests/servers/opensearch start)",
+    );
+    Cluster::connect(&url, None).unwrap()
+}
+
+/// Dead letters, kept where the test can read them.
+#[derive(Clone, Default)]
+struct Letters(Arc<Mutex<Vec<(u64, String)>>>);
+
+impl Sink for Letters {
+    fn document(&mut self, _: &Document) -> std::io::Result<()> {
+        unreachable!("only dead letters come here")
+    }
+    fn dead_letter(&mut self, letter: &DeadLetter) -> std::io::Result<()> {
+        self.0.lock().unwrap().push((letter.record_number, letter.reason.to_owned()));
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Removes what an earlier run of the same test left (the test's own indices only).
+fn fresh(cluster: &Cluster, pattern: &str) {
+    cluster.request(Method::Delete, &format!("/{pattern}"), None).unwrap();
+}
+
+fn count(cluster: &Cluster, pattern: &str) -> u64 {
+    cluster.request(Method::Post, &format!("/{pattern}/_refresh"), None).unwrap();
+    cluster.request(Method::Get, &format!("/{pattern}/_count"), None).unwrap().unwrap()["count"].as_u64().unwrap()
+}
+
+fn field_type(cluster: &Cluster, pattern: &str, field: &str) -> String {
+    let answer = cluster.request(Method::Get, &format!("/{pattern}/_mapping/field/{field}"), None).unwrap().unwrap();
+    let (_, index) = answer.as_object().unwrap().iter().next().unwrap_or_else(|| panic!("no index matches {pattern}"));
+    let mapping = &index["mappings"][field]["mapping"];
+    mapping.as_object().unwrap().values().next().unwrap()["type"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn every_format_is_indexed_once_with_its_mappings() {
+    let cluster = cluster();
+    fresh(&cluster, "logs-*-t1-*");
+    kelk_runtime::setup::setup(&cluster).unwrap();
+    kelk_runtime::setup::setup(&cluster).expect("setup is idempotent");
+
+    let host = host();
+    let letters = Letters::default();
+    let mut sink = OpenSearch::new(cluster, Box::new(letters.clone()));
+    let samples = [
+        ("kelk-parser-alb", "alb/samples/aws-docs-examples.log", "logs-aws.elb_logs-t1"),
+        ("kelk-parser-cloudfront", "cloudfront/samples/edge-cases.log", "logs-aws.cloudfront_logs-t1"),
+        ("kelk-parser-cloudtrail", "cloudtrail/samples/edge-cases.json", "logs-aws.cloudtrail-t1"),
+        ("kelk-parser-apache", "apache/samples/elastic-beats-filebeat-apache-access-test.log", "logs-apache.access-t1"),
+    ];
+    let mut expected = Vec::new();
+    let mut rejected = 0;
+    for round in 0..2 {
+        for (package, sample, prefix) in samples {
+            let plugin = load(&host, package);
+            let path = workspace().join("parsers").join(sample);
+            let object = ObjectRef { bucket: "logs".into(), key: sample.into(), version_id: None };
+            let job = Job { object: &object, log_type: &plugin.info.name, options: &[], index_prefix: Some(prefix) };
+            let counts = pipeline::ingest(&plugin, &job, &std::fs::read(&path).unwrap()[..], &mut sink).unwrap();
+            rejected += counts.rejected;
+            if round == 0 {
+                expected.push((prefix, counts.documents));
+            }
+        }
+    }
+    let stats = sink.stats();
+    let total: u64 = expected.iter().map(|(_, n)| n).sum();
+    assert_eq!(
+        (stats.indexed, stats.already_indexed, stats.refused),
+        (total, total, 0),
+        "the second round finds every document there"
+    );
+    let letters = letters.0.lock().unwrap();
+    assert_eq!(
+        letters.len() as u64,
+        rejected,
+        "the parsers' rejections pass through to the dead letters, and only they"
+    );
+    assert!(rejected > 0 && letters.iter().all(|(_, reason)| !reason.contains("OpenSearch")), "{letters:?}");
+
+    let cluster = self::cluster();
+    for (prefix, documents) in expected {
+        assert_eq!(
+            count(&cluster, &format!("{prefix}-*")),
+            documents,
+            "{prefix}: one document per event, no duplicates"
+        );
+        assert_eq!(field_type(&cluster, &format!("{prefix}-*"), "@timestamp"), "date");
+        assert_eq!(field_type(&cluster, &format!("{prefix}-*"), "event.dataset"), "keyword");
+    }
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-t1-*", "source.ip"), "ip");
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-t1-*", "aws.elb.backend.ip"), "ip");
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-t1-*", "http.response.status_code"), "long");
+    assert_eq!(field_type(&cluster, "logs-aws.cloudfront_logs-t1-*", "url.original"), "keyword");
+    assert_eq!(field_type(&cluster, "logs-aws.cloudtrail-t1-*", "aws.cloudtrail.request_parameters"), "keyword");
+    assert_eq!(field_type(&cluster, "logs-apache.access-t1-*", "http.response.body.bytes"), "long");
+
+    // CloudTrail's own ids: a document's _id is its eventID.
+    let search = cluster
+        .request(
+            Method::Post,
+            "/logs-aws.cloudtrail-t1-*/_search",
+            Some(br#"{"query":{"ids":{"values":["00000000-0000-4000-8000-000000000001"]}}}"#),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(search["hits"]["total"]["value"], 1);
+}
+
+#[test]
+fn a_document_opensearch_refuses_is_dead_lettered_with_its_reason() {
+    let cluster = cluster();
+    fresh(&cluster, "kelk-conflict-*");
+    // An index whose mapping contradicts the documents: user.name as a number.
+    cluster
+        .request(
+            Method::Put,
+            "/kelk-conflict-2000.10.10",
+            Some(br#"{"mappings":{"properties":{"user":{"properties":{"name":{"type":"long"}}}}}}"#),
+        )
+        .unwrap();
+    let host = host();
+    let apache = load(&host, "kelk-parser-apache");
+    let letters = Letters::default();
+    let mut sink = OpenSearch::new(cluster, Box::new(letters.clone()));
+    let object = ObjectRef { bucket: "logs".into(), key: "conflict.log".into(), version_id: None };
+    let job = Job { object: &object, log_type: "apache", options: &[], index_prefix: Some("kelk-conflict") };
+    let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
+    let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink).unwrap();
+    assert_eq!(counts.documents, 2);
+    assert_eq!(sink.stats().refused, 2);
+    let letters = letters.0.lock().unwrap();
+    let records: Vec<u64> = letters.iter().map(|(r, _)| *r).collect();
+    assert_eq!(records, [1, 2]);
+    assert!(
+        letters
+            .iter()
+            .all(|(_, reason)| reason.contains("kelk-conflict-2000.10.10")
+                && reason.contains("mapper_parsing_exception")),
+        "{letters:?}"
+    );
+}

@@ -1,0 +1,118 @@
+//! Faults a real OpenSearch does not produce on demand (a 429 for the whole request, a 429 for
+//! some items, a server that keeps failing), injected by a FAKE bulk endpoint on loopback: the
+//! sink retries what is retryable and fails the object clearly when it must.
+
+use kelk_runtime::cluster::Cluster;
+use kelk_runtime::document::ObjectRef;
+use kelk_runtime::sink::{DeadLetter, Document, OpenSearch, Origin, Sink};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// The HTTP status of a whole answer, and the item statuses for a request of n items.
+type Answer = (u16, fn(usize) -> Vec<u16>);
+
+/// A FAKE OpenSearch `_bulk` endpoint: answers the requests it gets with `answers` in turn
+/// (status, and a function of the request's item count giving the item statuses), and records
+/// how many items each request carried.
+fn fake_bulk(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<usize>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for (status, items) in answers {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let count = body.iter().filter(|&&b| b == b'\n').count() / 2;
+            log.lock().unwrap().push(count);
+            let answer = if status == 200 {
+                let items: Vec<String> = items(count)
+                    .into_iter()
+                    .map(|s| {
+                        format!(
+                            r#"{{"create":{{"_index":"i","_id":"x","status":{s}{}}}}}"#,
+                            if s >= 300 { r#","error":{"type":"t","reason":"r"}"# } else { "" }
+                        )
+                    })
+                    .collect();
+                format!(r#"{{"took":1,"errors":true,"items":[{}]}}"#, items.join(","))
+            } else {
+                r#"{"error":"overloaded"}"#.to_owned()
+            };
+            let response = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            stream.write_all(response.as_bytes()).unwrap();
+        }
+    });
+    (url, seen)
+}
+
+struct Nowhere;
+
+impl Sink for Nowhere {
+    fn document(&mut self, _: &Document) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn dead_letter(&mut self, _: &DeadLetter) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn send(sink: &mut OpenSearch, n: u64) -> std::io::Result<()> {
+    let object = ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None };
+    let origin = Origin { object: &object, plugin: "test", plugin_sha256: "0" };
+    for i in 0..n {
+        let id = format!("id{i}");
+        sink.document(&Document {
+            index: "i",
+            id: &id,
+            record_number: i + 1,
+            offset: 0,
+            source: br#"{"a":1}"#,
+            origin,
+        })?;
+    }
+    sink.flush()
+}
+
+#[test]
+fn throttling_is_retried_for_the_request_and_for_items() {
+    let (url, seen) = fake_bulk(vec![
+        (429, |_| vec![]),
+        (200, |n| (0..n).map(|i| if i % 2 == 0 { 201 } else { 429 }).collect()),
+        (200, |n| vec![201; n]),
+    ]);
+    let mut sink = OpenSearch::new(Cluster::connect(&url, None).unwrap(), Box::new(Nowhere));
+    send(&mut sink, 10).unwrap();
+    assert_eq!(*seen.lock().unwrap(), [10, 10, 5], "the whole request again, then only the throttled items");
+    let stats = sink.stats();
+    assert_eq!((stats.indexed, stats.retries), (10, 2));
+}
+
+#[test]
+fn a_server_that_keeps_failing_fails_the_object() {
+    let (url, seen) = fake_bulk(vec![(503, |_| vec![]); 6]);
+    let mut sink = OpenSearch::new(Cluster::connect(&url, None).unwrap(), Box::new(Nowhere));
+    let err = send(&mut sink, 3).unwrap_err().to_string();
+    assert!(err.contains("OpenSearch bulk request failed") && err.contains("503"), "{err}");
+    assert_eq!(seen.lock().unwrap().len(), 6, "six attempts");
+}
