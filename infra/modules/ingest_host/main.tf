@@ -190,45 +190,41 @@ resource "aws_lambda_invocation" "setup" {
   }
 }
 
-resource "aws_cloudwatch_metric_alarm" "errors" {
-  alarm_name          = "${var.name}-host-errors"
-  alarm_description   = "The KELK host failed invocations."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.host.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  tags                = var.tags
+locals {
+  # Each alarm fires on the first datapoint above zero.
+  alarms = {
+    "host-errors" = {
+      description = "The KELK host failed invocations."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.host.function_name }
+      statistic   = "Sum"
+    }
+    "host-dead-lettered" = {
+      description = "The KELK host dead-lettered records (rejected lines or unindexable documents)."
+      namespace   = "KELK"
+      metric      = "DeadLettered"
+      dimensions  = { FunctionName = aws_lambda_function.host.function_name }
+      statistic   = "Sum"
+    }
+    "objects-dlq-depth" = {
+      description = "Objects the host failed on repeatedly wait in the dead-letter queue."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.dead_letters.name }
+      statistic   = "Maximum"
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "dead_lettered" {
-  alarm_name          = "${var.name}-host-dead-lettered"
-  alarm_description   = "The KELK host dead-lettered records (rejected lines or unindexable documents)."
-  namespace           = "KELK"
-  metric_name         = "DeadLettered"
-  dimensions          = { FunctionName = aws_lambda_function.host.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = var.alarm_actions
-  tags                = var.tags
-}
-
-resource "aws_cloudwatch_metric_alarm" "queue_dead_letters" {
-  alarm_name          = "${var.name}-objects-dlq-depth"
-  alarm_description   = "Objects the host failed on repeatedly wait in the dead-letter queue."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.dead_letters.name }
-  statistic           = "Maximum"
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each            = local.alarms
+  alarm_name          = "${var.name}-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
   threshold           = 0
