@@ -21,6 +21,7 @@ pub struct Args {
 const TEMPLATE: &[(&str, &str)] = &[
     ("Cargo.toml", include_str!("../../../templates/plugin/Cargo.toml.tmpl")),
     ("rust-toolchain.toml", include_str!("../../../../rust-toolchain.toml")),
+    (".cargo/config.toml", include_str!("../../../../.cargo/config.toml")),
     ("src/lib.rs", include_str!("../../../templates/plugin/src/lib.rs")),
     ("samples/example.log", include_str!("../../../templates/plugin/samples/example.log")),
     (
