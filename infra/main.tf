@@ -46,6 +46,7 @@ module "plugins" {
   source        = "./modules/plugin_store"
   name          = var.name
   plugins       = var.plugins
+  precompiled   = var.precompiled_plugins
   force_destroy = var.force_destroy
   routes = [
     {

@@ -32,6 +32,12 @@ variable "plugins" {
   }
 }
 
+variable "precompiled_plugins" {
+  description = "Precompiled artifacts (.cwasm, aarch64) of the plugins, by name, uploaded beside them so the host need not compile at cold start."
+  type        = map(string)
+  default     = {}
+}
+
 variable "opensearch" {
   description = "The OpenSearch domain: version, instance type and count, dedicated masters (0 or 3), volume size."
   type = object({

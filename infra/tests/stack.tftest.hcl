@@ -62,6 +62,7 @@ variables {
     apache     = "tests/fixtures/placeholder"
   }
   dashboards_allowed_cidrs = ["203.0.113.0/24"]
+  precompiled_plugins      = { alb = "tests/fixtures/placeholder" }
 }
 
 run "stack" {
@@ -129,6 +130,10 @@ run "stack" {
   assert {
     condition     = module.firehose.s3_backup_mode == "AllDocuments"
     error_message = "Firehose does not keep every record in S3 by default."
+  }
+  assert {
+    condition     = endswith(jsondecode(module.plugins.routing_config).plugins.alb.precompiled_key, ".aarch64-unknown-linux-gnu.cwasm")
+    error_message = "The routing config does not name the precompiled artifact uploaded for a plugin."
   }
   assert {
     condition = alltrue([for r in jsondecode(module.plugins.routing_config).routes :

@@ -45,6 +45,8 @@ pub struct PluginSource {
     /// A key in the plugin bucket.
     pub key: Option<String>,
     pub sha256: Option<String>,
+    /// A precompiled artifact of the component in the plugin bucket, for the host's target.
+    pub precompiled_key: Option<String>,
 }
 
 /// Which objects one plugin parses, and how.

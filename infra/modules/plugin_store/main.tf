@@ -1,5 +1,5 @@
 # The plugin store: a versioned bucket holding the parser components (keyed by their sha256),
-# and the routing config the host reads at cold start and re-reads when its ETag changes.
+# their precompiled artifacts for the host's architecture when given, and the routing config the host reads at cold start and re-reads when its ETag changes.
 # Shipping a new parser means uploading it and changing the config: no redeploy of the host.
 
 module "bucket" {
@@ -17,9 +17,17 @@ locals {
     key    = "plugins/${name}/${filesha256(path)}.wasm"
     path   = path
   } }
+  # Precompiled artifacts sit beside their component, named by its sha256 and the target.
+  precompiled = { for name, path in var.precompiled : name => {
+    key  = "plugins/${name}/${local.plugins[name].sha256}.${var.precompiled_target}.cwasm"
+    path = path
+  } }
   routing_config = jsonencode({
     version = 1
-    plugins = { for name, p in local.plugins : name => { key = p.key, sha256 = p.sha256 } }
+    plugins = { for name, p in local.plugins : name => merge(
+      { key = p.key, sha256 = p.sha256 },
+      contains(keys(local.precompiled), name) ? { precompiled_key = local.precompiled[name].key } : {},
+    ) }
     routes = [for r in var.routes : {
       bucket       = r.bucket
       key_glob     = r.key_glob
@@ -41,6 +49,16 @@ resource "aws_s3_object" "plugin" {
   tags         = var.tags
 }
 
+resource "aws_s3_object" "precompiled" {
+  for_each     = local.precompiled
+  bucket       = module.bucket.id
+  key          = each.value.key
+  source       = each.value.path
+  source_hash  = filemd5(each.value.path)
+  content_type = "application/octet-stream"
+  tags         = var.tags
+}
+
 resource "aws_s3_object" "routing_config" {
   bucket       = module.bucket.id
   key          = "routing.json"
@@ -48,7 +66,7 @@ resource "aws_s3_object" "routing_config" {
   content_type = "application/json"
   tags         = var.tags
   # The config names plugins by key: upload them first.
-  depends_on = [aws_s3_object.plugin]
+  depends_on = [aws_s3_object.plugin, aws_s3_object.precompiled]
 
   lifecycle {
     precondition {
