@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod decode;
 pub mod document;
 pub mod engine;
+pub mod events;
 pub mod firehose;
 pub mod pipeline;
 pub mod plugin;
