@@ -150,6 +150,7 @@ pub fn ingest_files<'r>(
                     log_type: &routed.plugin.info.name,
                     options: routed.options,
                     index_prefix: routed.index_prefix,
+                    stop: Default::default(),
                 };
                 pipeline::ingest(routed.plugin, &job, Progress { inner: file, bar: &bar }, sink)
             }

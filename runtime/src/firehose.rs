@@ -65,7 +65,13 @@ fn failed(record: &KinesisFirehoseEventRecord, reason: &str) -> (&'static str, V
 fn outcome(plugin: &Plugin, stream: &str, record: &KinesisFirehoseEventRecord) -> Result<Vec<u8>, Option<String>> {
     let object =
         ObjectRef { bucket: stream.to_owned(), key: record.record_id.clone().unwrap_or_default(), version_id: None };
-    let job = Job { object: &object, log_type: &plugin.info.name, options: &[], index_prefix: None };
+    let job = Job {
+        object: &object,
+        log_type: &plugin.info.name,
+        options: &[],
+        index_prefix: None,
+        stop: Default::default(),
+    };
     let mut sink = One::default();
     let counts =
         pipeline::ingest(plugin, &job, &record.data.0[..], &mut sink).map_err(|f| Some(f.error.to_string()))?;

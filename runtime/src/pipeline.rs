@@ -53,6 +53,10 @@ pub enum IngestError {
     Sink(io::Error),
     #[error("{object}: no route of the routing config matches it")]
     NoRoute { object: String },
+    #[error("{object}: decompresses to more than {limit} bytes, the limit; the rest was not read")]
+    TooLarge { object: String, limit: u64 },
+    #[error("{object}: stopped before the deadline, after {bytes} bytes; a retry processes it again")]
+    Deadline { object: String, bytes: u64 },
 }
 
 /// An object failed part-way: what it produced before, and why it stopped.
@@ -69,6 +73,17 @@ pub struct Job<'a> {
     pub options: &'a [(String, String)],
     /// The index prefix; the plugin's default when `None`.
     pub index_prefix: Option<&'a str>,
+    pub stop: Stop,
+}
+
+/// When to give up on an object rather than run on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stop {
+    /// The most decompressed bytes an object may have (a gzip bomb stops here).
+    pub max_bytes: Option<u64>,
+    /// Take no new chunk after this instant (a Lambda's deadline less a margin to flush): the
+    /// object is reported failed, and its retry, with the same document ids, redoes it.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Parses one object from `input` into `sink`.
@@ -105,11 +120,17 @@ fn run(
     let mut index = DailyIndex::new(job.index_prefix.unwrap_or(&plugin.info.index_prefix));
     let mut buf = Vec::with_capacity(CHUNK_BYTES);
     loop {
+        if job.stop.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(IngestError::Deadline { object: job.object.to_string(), bytes: counts.bytes });
+        }
         let chunk = next_chunk(&mut input, &mut buf).map_err(decode_error)?;
         if chunk.is_empty() {
             break;
         }
         counts.bytes += chunk.len() as u64;
+        if let Some(limit) = job.stop.max_bytes.filter(|&limit| counts.bytes > limit) {
+            return Err(IngestError::TooLarge { object: job.object.to_string(), limit });
+        }
         let batch = session.push(chunk)?;
         emit(plugin, job, &batch, &mut index, sink, counts)?;
     }

@@ -85,7 +85,7 @@ fn bench<P: Parser>(name: &str, package: &str, mut log: Log, host: &kelk_runtime
     }));
 
     let object = ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None };
-    let job = Job { object: &object, log_type: name, options: &[], index_prefix: None };
+    let job = Job { object: &object, log_type: name, options: &[], index_prefix: None, stop: Default::default() };
     let pipeline = rate(best(runs, || pipeline::ingest(&plugin, &job, &corpus[..], &mut Null).unwrap().documents));
 
     println!(

@@ -104,7 +104,7 @@ pub fn ingest(
     input: &[u8],
 ) -> (Result<Counts, Failed>, Collect) {
     let mut sink = Collect::default();
-    let job = Job { object, log_type: &plugin.info.name, options, index_prefix: None };
+    let job = Job { object, log_type: &plugin.info.name, options, index_prefix: None, stop: Default::default() };
     let result = pipeline::ingest(plugin, &job, input, &mut sink);
     (result, sink)
 }

@@ -75,7 +75,13 @@ fn every_format_is_indexed_once_with_its_mappings() {
             let plugin = load(&host, package);
             let path = workspace().join("parsers").join(sample);
             let object = ObjectRef { bucket: "logs".into(), key: sample.into(), version_id: None };
-            let job = Job { object: &object, log_type: &plugin.info.name, options: &[], index_prefix: Some(prefix) };
+            let job = Job {
+                object: &object,
+                log_type: &plugin.info.name,
+                options: &[],
+                index_prefix: Some(prefix),
+                stop: Default::default(),
+            };
             let counts = pipeline::ingest(&plugin, &job, &std::fs::read(&path).unwrap()[..], &mut sink).unwrap();
             rejected += counts.rejected;
             if round == 0 {
@@ -144,7 +150,13 @@ fn a_document_opensearch_refuses_is_dead_lettered_with_its_reason() {
     let letters = Letters::default();
     let mut sink = OpenSearch::new(cluster, Box::new(letters.clone()));
     let object = ObjectRef { bucket: "logs".into(), key: "conflict.log".into(), version_id: None };
-    let job = Job { object: &object, log_type: "apache", options: &[], index_prefix: Some("kelk-conflict") };
+    let job = Job {
+        object: &object,
+        log_type: "apache",
+        options: &[],
+        index_prefix: Some("kelk-conflict"),
+        stop: Default::default(),
+    };
     let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
     let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink).unwrap();
     assert_eq!(counts.documents, 2);
