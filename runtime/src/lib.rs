@@ -11,6 +11,7 @@ pub mod document;
 pub mod engine;
 pub mod events;
 pub mod firehose;
+pub mod metrics;
 pub mod pipeline;
 pub mod plugin;
 pub mod routing;
