@@ -114,7 +114,8 @@ impl Drop for Host {
 pub struct StoreState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limits: Limits,
+    /// The time the current call may run (the per-call timeout, or less near a deadline).
+    pub(crate) call_allowance: Duration,
     pub(crate) limiter: MemoryLimiter,
     /// The guest's stderr, bounded: a panicking plugin's message ends up here.
     pub(crate) stderr: MemoryOutputPipe,
@@ -131,7 +132,7 @@ impl StoreState {
         StoreState {
             wasi,
             table: ResourceTable::new(),
-            limits,
+            call_allowance: limits.call_timeout,
             limiter: MemoryLimiter::new(limits.memory_bytes),
             stderr,
         }

@@ -117,6 +117,9 @@ fn run(
     };
     let mut input = decompressed(input).map_err(decode_error)?;
     let mut session = plugin.session(&ctx)?;
+    if let Some(deadline) = job.stop.deadline {
+        session.stop_by(deadline);
+    }
     let mut index = DailyIndex::new(job.index_prefix.unwrap_or(&plugin.info.index_prefix));
     let mut buf = Vec::with_capacity(CHUNK_BYTES);
     loop {
@@ -131,11 +134,22 @@ fn run(
         if let Some(limit) = job.stop.max_bytes.filter(|&limit| counts.bytes > limit) {
             return Err(IngestError::TooLarge { object: job.object.to_string(), limit });
         }
-        let batch = session.push(chunk)?;
+        let batch = session.push(chunk).map_err(|e| at_deadline(e, job, counts.bytes))?;
         emit(plugin, job, &batch, &mut index, sink, counts)?;
     }
-    let batch = session.finish()?;
+    let batch = session.finish().map_err(|e| at_deadline(e, job, counts.bytes))?;
     emit(plugin, job, &batch, &mut index, sink, counts)
+}
+
+/// A plugin stopped because the object's deadline came is the object stopping at the
+/// deadline, not a plugin fault.
+fn at_deadline(error: SessionError, job: &Job, bytes: u64) -> IngestError {
+    // The epoch ticker fires up to a tick or two before the instant itself.
+    let past = job.stop.deadline.is_some_and(|d| std::time::Instant::now() + 2 * crate::engine::EPOCH_TICK >= d);
+    match error {
+        SessionError::Deadline { .. } if past => IngestError::Deadline { object: job.object.to_string(), bytes },
+        error => IngestError::Plugin(error),
+    }
 }
 
 /// Gives each document its id and index and hands it to the sink; dead-letters rejections.

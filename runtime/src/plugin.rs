@@ -113,7 +113,7 @@ impl Plugin {
     fn describe(&self) -> Result<PluginInfo, SessionError> {
         let mut store = Store::new(self.pre.engine(), StoreState::new(self.limits));
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(crate::session::deadline_ticks(self.limits));
+        store.set_epoch_deadline(crate::session::deadline_ticks(self.limits.call_timeout));
         let ctx = || format!("plugin {}", self.name);
         let bindings = self.pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, ctx()))?;
         bindings.kelk_parser_parser().call_info(&mut store).map_err(|e| SessionError::from_call(e, &store, ctx()))

@@ -1,8 +1,9 @@
 //! One plugin session: a fresh Store and instance for one object, under the CPU deadline and
 //! memory cap, with every way a plugin can fail turned into a typed error.
 
-use crate::engine::{EPOCH_TICK, Limits, MemoryCapExceeded, StoreState};
+use crate::engine::{EPOCH_TICK, MemoryCapExceeded, StoreState};
 use crate::plugin::{Batch, FatalError, LogParser, Plugin};
+use std::time::{Duration, Instant};
 use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
 
@@ -44,7 +45,7 @@ impl SessionError {
             return SessionError::MemoryCap { context, cap: *cap };
         }
         if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-            return SessionError::Deadline { context, timeout: store.data().limits.call_timeout };
+            return SessionError::Deadline { context, timeout: store.data().call_allowance };
         }
         let stderr = String::from_utf8_lossy(&store.data().stderr.contents()).into_owned();
         tracing::debug!(%context, error = ?error, "plugin trap");
@@ -53,9 +54,9 @@ impl SessionError {
     }
 }
 
-/// The epoch deadline, in ticks, for one call.
-pub(crate) fn deadline_ticks(limits: Limits) -> u64 {
-    (limits.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+/// The epoch deadline, in ticks, for a call of at most `allowance`.
+pub(crate) fn deadline_ticks(allowance: Duration) -> u64 {
+    allowance.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1) as u64
 }
 
 /// A parse of one object, in its own instance.
@@ -65,6 +66,8 @@ pub struct Session<'p> {
     bindings: LogParser,
     handle: ResourceAny,
     context: String,
+    /// No call may run past this (a Lambda's deadline), whatever the per-call timeout.
+    stop_by: Option<Instant>,
 }
 
 impl<'p> Session<'p> {
@@ -77,7 +80,7 @@ impl<'p> Session<'p> {
         let context = format!("plugin {} on {object}", plugin.info.name);
         let mut store = Store::new(plugin.pre.engine(), StoreState::new(plugin.limits));
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(deadline_ticks(plugin.limits));
+        store.set_epoch_deadline(deadline_ticks(plugin.limits.call_timeout));
         let bindings =
             plugin.pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
         let handle = bindings
@@ -85,19 +88,32 @@ impl<'p> Session<'p> {
             .session()
             .call_constructor(&mut store, ctx)
             .map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
-        Ok(Session { plugin, store, bindings, handle, context })
+        Ok(Session { plugin, store, bindings, handle, context, stop_by: None })
+    }
+
+    /// Cuts every later call short at `deadline`.
+    pub fn stop_by(&mut self, deadline: Instant) {
+        self.stop_by = Some(deadline);
+    }
+
+    /// Arms the CPU deadline for the next call.
+    fn arm(&mut self) {
+        let timeout = self.plugin.limits.call_timeout;
+        let allowance = self.stop_by.map_or(timeout, |d| timeout.min(d.saturating_duration_since(Instant::now())));
+        self.store.data_mut().call_allowance = allowance;
+        self.store.set_epoch_deadline(deadline_ticks(allowance));
     }
 
     /// Parses the next chunk of the decompressed object.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Batch, SessionError> {
-        self.store.set_epoch_deadline(deadline_ticks(self.plugin.limits));
+        self.arm();
         let result = self.bindings.kelk_parser_parser().session().call_push(&mut self.store, self.handle, chunk);
         self.outcome(result)
     }
 
     /// Ends the object; the session is used up.
     pub fn finish(mut self) -> Result<Batch, SessionError> {
-        self.store.set_epoch_deadline(deadline_ticks(self.plugin.limits));
+        self.arm();
         let result = self.bindings.kelk_parser_parser().session().call_finish(&mut self.store, self.handle);
         self.outcome(result)
     }

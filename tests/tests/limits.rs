@@ -56,3 +56,30 @@ fn the_deadline_stops_taking_chunks() {
     assert!(failed.error.to_string().contains("stopped before the deadline"), "{}", failed.error);
     assert_eq!(failed.counts.documents, sink.documents.len() as u64, "what was parsed was written");
 }
+
+#[test]
+fn the_deadline_cuts_a_running_plugin_short() {
+    let host = host();
+    let rogue = load(&host, "kelk-test-plugin-rogue");
+    let object = object("spin.log");
+    let options = [("behaviour".to_owned(), "spin".to_owned())];
+    let started = Instant::now();
+    let job = Job {
+        object: &object,
+        log_type: "rogue",
+        options: &options,
+        index_prefix: None,
+        stop: Stop { deadline: Some(Instant::now() + Duration::from_millis(200)), ..Stop::default() },
+    };
+    let failed = pipeline::ingest(&rogue, &job, &b"x\n"[..], &mut Collect::default()).expect_err("the plugin spins");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stopped at the deadline, not the 5 s call timeout: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(*failed.error, IngestError::Deadline { .. }),
+        "the object stopped at the deadline: {}",
+        failed.error
+    );
+}
