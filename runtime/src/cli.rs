@@ -3,7 +3,7 @@
 
 use crate::document::ObjectRef;
 use crate::engine::{Host, Limits};
-use crate::pipeline::{self, Counts, Failed, Job};
+use crate::pipeline::{self, Counts, Failed, Job, Stop};
 use crate::plugin::Plugin;
 use crate::routing::Routed;
 use crate::sink::Sink;
@@ -124,6 +124,7 @@ impl Report {
 pub fn ingest_files<'r>(
     route: impl Fn(&ObjectRef) -> Option<Routed<'r>>,
     files: &[PathBuf],
+    stop: Stop,
     sink: &mut dyn Sink,
 ) -> Report {
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
@@ -150,7 +151,7 @@ pub fn ingest_files<'r>(
                     log_type: &routed.plugin.info.name,
                     options: routed.options,
                     index_prefix: routed.index_prefix,
-                    stop: Default::default(),
+                    stop,
                 };
                 pipeline::ingest(routed.plugin, &job, Progress { inner: file, bar: &bar }, sink)
             }

@@ -249,3 +249,29 @@ fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+#[test]
+fn ingest_gives_up_on_a_file_past_the_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = std::fs::read_to_string(corpus_alb().join("aws-docs-examples.log")).unwrap();
+    let big = dir.path().join("big.log");
+    std::fs::write(&big, line.repeat(2_000)).unwrap();
+    assert!(std::fs::metadata(&big).unwrap().len() > 2 << 20);
+    let small = corpus_alb().join("aws-docs-examples.log");
+    let out_dir = dir.path().join("out");
+    let out = kelk(&[
+        "ingest",
+        "--plugin",
+        alb_wasm().to_str().unwrap(),
+        "--max-object-mib",
+        "1",
+        "--out",
+        out_dir.to_str().unwrap(),
+        big.to_str().unwrap(),
+        small.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("big.log: decompresses to more than 1048576 bytes, the limit"), "{stderr}");
+    assert!(stderr.contains("1 file(s) FAILED"), "the small file still went through: {stderr}");
+}

@@ -66,7 +66,8 @@ fn main() -> ExitCode {
 fn run(args: &RunArgs) -> anyhow::Result<u8> {
     let host = args.host.host()?;
     let plugin = host.load_file(&args.plugin)?;
-    let report = cli::ingest_files(cli::single(&plugin, None, &[]), &args.inputs, &mut Stdout::new());
+    let report =
+        cli::ingest_files(cli::single(&plugin, None, &[]), &args.inputs, Default::default(), &mut Stdout::new());
     report.print_summary();
     Ok(report.exit_code())
 }

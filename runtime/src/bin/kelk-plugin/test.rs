@@ -43,7 +43,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let mut failed = 0;
     for sample in &samples {
         let mut outcomes = Outcomes::default();
-        let report = cli::ingest_files(cli::single(&plugin, None, &[]), std::slice::from_ref(sample), &mut outcomes);
+        let report = cli::ingest_files(
+            cli::single(&plugin, None, &[]),
+            std::slice::from_ref(sample),
+            Default::default(),
+            &mut outcomes,
+        );
         let c = report.counts;
         let rate = c.bytes as f64 / 1e6 / report.elapsed.as_secs_f64().max(1e-9);
         let golden = golden_path(sample);

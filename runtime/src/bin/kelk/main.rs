@@ -5,6 +5,7 @@
 use clap::Parser;
 use kelk_runtime::cli::{self, HostArgs, exit};
 use kelk_runtime::cluster::Cluster;
+use kelk_runtime::pipeline::Stop;
 use kelk_runtime::routing::Router;
 use kelk_runtime::sink::{BulkFiles, OpenSearch, Sink, Stdout};
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ enum Command {
     /// Every input line ends as a document or as a dead letter with its reason; the summary
     /// on stderr counts both. Exit status: 0 when every file was processed (rejected lines
     /// are dead-lettered, not lost), 3 when a file or the plugin failed, 2 on bad usage.
-    Ingest(Ingest),
+    Ingest(Box<Ingest>),
     /// Put KELK's index templates into an OpenSearch cluster (idempotent).
     Setup(Setup),
 }
@@ -80,6 +81,9 @@ struct Ingest {
     /// With --plugin: a plugin option, `NAME=VALUE`; repeatable.
     #[arg(long = "option", short = 'O', value_name = "NAME=VALUE", value_parser = parse_option, conflicts_with = "routes")]
     options: Vec<(String, String)>,
+    /// Give up on a file that decompresses to more than this many MiB (a gzip bomb).
+    #[arg(long, value_name = "MIB")]
+    max_object_mib: Option<u64>,
     #[command(flatten)]
     cluster: ClusterArgs,
     #[command(flatten)]
@@ -108,15 +112,21 @@ fn setup(args: &Setup) -> anyhow::Result<u8> {
 
 fn ingest(args: &Ingest) -> anyhow::Result<u8> {
     let host = args.host.host()?;
+    let stop = Stop { max_bytes: args.max_object_mib.map(|m| m << 20), ..Stop::default() };
     let run = |sink: &mut dyn Sink| -> anyhow::Result<cli::Report> {
         Ok(match (&args.routes, &args.plugin) {
             (Some(routes), _) => {
                 let router = Router::load_local(&host, routes)?;
-                cli::ingest_files(|object| router.route(object), &args.inputs, sink)
+                cli::ingest_files(|object| router.route(object), &args.inputs, stop, sink)
             }
             (None, Some(plugin)) => {
                 let plugin = host.load_file(plugin)?;
-                cli::ingest_files(cli::single(&plugin, args.index_prefix.as_deref(), &args.options), &args.inputs, sink)
+                cli::ingest_files(
+                    cli::single(&plugin, args.index_prefix.as_deref(), &args.options),
+                    &args.inputs,
+                    stop,
+                    sink,
+                )
             }
             (None, None) => unreachable!("clap requires --plugin or --routes"),
         })
