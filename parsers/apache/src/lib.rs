@@ -23,7 +23,6 @@ pub struct Apache;
 
 kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<Apache>);
 
-const ENVELOPE: &str = r#""ecs":{"version":"8.11.0"}"#;
 const EVENT: &str =
     r#""kind":"event","category":["web"],"type":["access"],"dataset":"apache.access","module":"apache""#;
 
@@ -117,7 +116,7 @@ impl LineParser for Apache {
         let request = Request::parse(&request_text);
 
         doc.timestamp("@timestamp", time);
-        doc.fields(ENVELOPE);
+        doc.fields(ecs::ECS_FIELD);
         {
             let mut event = doc.object("event");
             event.fields(EVENT);

@@ -118,7 +118,6 @@ pub struct CloudFront {
 
 kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<CloudFront>);
 
-const ENVELOPE: &str = r#""ecs":{"version":"8.11.0"},"cloud":{"provider":"aws"}"#;
 const EVENT: &str =
     r#""kind":"event","category":["web"],"type":["access"],"dataset":"aws.cloudfront_logs","module":"aws""#;
 
@@ -185,7 +184,7 @@ impl LineParser for CloudFront {
         let request_id = v.request_id.and_then(dash);
 
         doc.timestamp_text("@timestamp", &stamp, time);
-        doc.fields(ENVELOPE);
+        doc.fields(ecs::AWS_ENVELOPE);
         {
             let mut event = doc.object("event");
             event.fields(EVENT);

@@ -3,8 +3,20 @@
 use crate::json::Object;
 use std::net::IpAddr;
 
+macro_rules! ecs_version {
+    () => {
+        "8.11.0"
+    };
+}
+
 /// The ECS version the documents follow.
-pub const ECS_VERSION: &str = "8.11.0";
+pub const ECS_VERSION: &str = ecs_version!();
+
+/// `"ecs":{"version":…}`, pre-rendered for `Object::fields`: every document carries it.
+pub const ECS_FIELD: &str = concat!(r#""ecs":{"version":""#, ecs_version!(), r#""}"#);
+
+/// [`ECS_FIELD`] and `"cloud":{"provider":"aws"}`, for AWS sources without further cloud fields.
+pub const AWS_ENVELOPE: &str = concat!(r#""ecs":{"version":""#, ecs_version!(), r#""},"cloud":{"provider":"aws"}"#);
 
 /// `None` for the `-` that access logs write for an absent value.
 pub fn dash(b: &[u8]) -> Option<&[u8]> {
@@ -195,6 +207,14 @@ pub fn tls_protocol(protocol: &[u8]) -> Option<(&'static [u8], &'static [u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pre_rendered_envelopes_are_json() {
+        let v: serde_json::Value = serde_json::from_str(&format!("{{{AWS_ENVELOPE}}}")).unwrap();
+        assert_eq!((v["ecs"]["version"].as_str(), v["cloud"]["provider"].as_str()), (Some(ECS_VERSION), Some("aws")));
+        let v: serde_json::Value = serde_json::from_str(&format!("{{{ECS_FIELD}}}")).unwrap();
+        assert_eq!(v["ecs"]["version"], ECS_VERSION);
+    }
 
     #[test]
     fn numbers_and_dashes() {
