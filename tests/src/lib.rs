@@ -109,6 +109,14 @@ pub fn ingest(
     (result, sink)
 }
 
+/// Runs a file through a workspace plugin (as a local object); panics if the object fails.
+pub fn parse_file(package: &str, path: &Path) -> (Counts, Collect) {
+    let host = host();
+    let plugin = load(&host, package);
+    let (result, sink) = ingest(&plugin, &ObjectRef::local(path), &[], &std::fs::read(path).expect("readable"));
+    (result.unwrap_or_else(|f| panic!("{}: {}", path.display(), f.error)), sink)
+}
+
 /// An object reference for tests.
 pub fn object(key: &str) -> ObjectRef {
     ObjectRef { bucket: "test-bucket".into(), key: key.into(), version_id: None }

@@ -11,16 +11,12 @@
 //! - Network Load Balancer `tls` lines are rejected (plaso parses them; they are another
 //!   format with its own plugin to come), which is why plaso's file gives 14 documents, not 16.
 
-use kelk_runtime::document::ObjectRef;
-use kelk_tests::{Collect, corpus, decompressed, flatten, get, host, ingest, lines, load};
+use kelk_tests::{Collect, corpus, decompressed, flatten, get, lines, parse_file};
 use serde_json::{Value, json};
 use std::path::Path;
 
 fn parse(path: &Path) -> Collect {
-    let host = host();
-    let alb = load(&host, "kelk-parser-alb");
-    let (result, sink) = ingest(&alb, &ObjectRef::local(path), &[], &std::fs::read(path).unwrap());
-    let counts = result.unwrap_or_else(|f| panic!("{}: {}", path.display(), f.error));
+    let (counts, sink) = parse_file("kelk-parser-alb", path);
     assert_eq!(counts.records(), lines(&decompressed(path)), "{}: every line is counted once", path.display());
     sink
 }

@@ -16,8 +16,7 @@
 //! - CloudTrail records that are not valid JSON or have no `eventTime` are rejected one by one
 //!   (a few of Panther's rule-test fixtures are deliberately partial).
 
-use kelk_runtime::document::ObjectRef;
-use kelk_tests::{Collect, corpus, decompressed, flatten, get, host, ingest, lines, load};
+use kelk_tests::{corpus, decompressed, flatten, get, lines, parse_file};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -39,19 +38,12 @@ fn inputs(format: &str) -> Vec<PathBuf> {
     paths
 }
 
-fn parse(package: &str, path: &Path) -> (kelk_runtime::pipeline::Counts, Collect) {
-    let host = host();
-    let plugin = load(&host, package);
-    let (result, sink) = ingest(&plugin, &ObjectRef::local(path), &[], &std::fs::read(path).unwrap());
-    (result.unwrap_or_else(|f| panic!("{}: {}", path.display(), f.error)), sink)
-}
-
 /// Runs every file; returns the rejections as (file, record, reason).
 fn every_record(format: &str, package: &str, records: impl Fn(&Path) -> u64) -> Vec<(String, u64, String)> {
     let mut rejected = Vec::new();
     let mut total = 0;
     for path in inputs(format) {
-        let (counts, sink) = parse(package, &path);
+        let (counts, sink) = parse_file(package, &path);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         println!("{name}: {} documents, {} rejected, {} skipped", counts.documents, counts.rejected, counts.skipped);
         assert_eq!(counts.records(), records(&path), "{name}: every record counted once");
@@ -123,7 +115,7 @@ fn every_cloudtrail_record_is_a_document_or_a_rejection() {
 fn cloudtrail_documents_carry_their_records() {
     let path = corpus("cloudtrail").join("aws-docs-examples.json");
     let source: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let (_, sink) = parse("kelk-parser-cloudtrail", &path);
+    let (_, sink) = parse_file("kelk-parser-cloudtrail", &path);
     let records = source["Records"].as_array().unwrap();
     assert_eq!(sink.documents.len(), records.len());
     for (r, doc) in records.iter().zip(&sink.documents) {
@@ -168,7 +160,7 @@ fn cloudtrail_agrees_with_plaso_lookup_events() {
         &std::fs::read(dir.join("plaso-aws_cloudtrail.lookup-events.jsonl.expected.json")).unwrap(),
     )
     .unwrap();
-    let (_, sink) = parse("kelk-parser-cloudtrail", &dir.join("plaso-aws_cloudtrail.lookup-events.jsonl"));
+    let (_, sink) = parse_file("kelk-parser-cloudtrail", &dir.join("plaso-aws_cloudtrail.lookup-events.jsonl"));
     let want = &expected["checks"][0]["expected_event_values"];
     let d = &sink.documents[0].source;
     assert_eq!(get(d, "aws.cloudtrail.user_identity.access_key_id"), &want["access_key"]);
@@ -191,7 +183,7 @@ fn cloudfront_agrees_with_logstash() {
     )
     .unwrap();
     let (_, sink) =
-        parse("kelk-parser-cloudfront", &dir.join("logstash-patterns-core-aws_spec-CLOUDFRONT_ACCESS_LOG.log"));
+        parse_file("kelk-parser-cloudfront", &dir.join("logstash-patterns-core-aws_spec-CLOUDFRONT_ACCESS_LOG.log"));
     let renames = [
         ("destination.bytes", "http.response.bytes"),
         ("source.bytes", "http.request.bytes"),
@@ -232,7 +224,7 @@ fn cloudfront_agrees_with_logstash() {
 #[test]
 fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
     let dir = corpus("apache");
-    let (_, beats) = parse("kelk-parser-apache", &dir.join("elastic-beats-filebeat-apache-access-test.log"));
+    let (_, beats) = parse_file("kelk-parser-apache", &dir.join("elastic-beats-filebeat-apache-access-test.log"));
     let expected: Vec<Value> = serde_json::from_slice(
         &std::fs::read(dir.join("elastic-beats-filebeat-apache-access-test.log.expected.json")).unwrap(),
     )
@@ -261,7 +253,7 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
         assert_eq!(chrono_like(doc.source["@timestamp"].as_str().unwrap()), when);
     }
 
-    let (_, logstash) = parse("kelk-parser-apache", &dir.join("logstash-patterns-core-httpd_spec.log"));
+    let (_, logstash) = parse_file("kelk-parser-apache", &dir.join("logstash-patterns-core-httpd_spec.log"));
     let expected: Value =
         serde_json::from_slice(&std::fs::read(dir.join("logstash-patterns-core-httpd_spec.expected.json")).unwrap())
             .unwrap();
@@ -282,7 +274,7 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
         }
     }
 
-    let (_, plaso) = parse("kelk-parser-apache", &dir.join("plaso-apache_access.log"));
+    let (_, plaso) = parse_file("kelk-parser-apache", &dir.join("plaso-apache_access.log"));
     let expected: Value =
         serde_json::from_slice(&std::fs::read(dir.join("plaso-apache_access.log.expected.json")).unwrap()).unwrap();
     for check in expected["checks"].as_array().unwrap() {
@@ -319,7 +311,7 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
         }
     }
 
-    let (_, vrl) = parse("kelk-parser-apache", &dir.join("vrl-parse_apache_log.tests.log"));
+    let (_, vrl) = parse_file("kelk-parser-apache", &dir.join("vrl-parse_apache_log.tests.log"));
     let expected: Value =
         serde_json::from_slice(&std::fs::read(dir.join("vrl-parse_apache_log.tests.expected.json")).unwrap()).unwrap();
     let parsed: Vec<&Value> = expected["cases"]
@@ -345,7 +337,7 @@ fn apache_agrees_with_filebeat_logstash_plaso_vrl_and_the_httpd_docs() {
         }
     }
 
-    let (_, docs) = parse("kelk-parser-apache", &dir.join("apache-httpd-docs-logs-examples.log"));
+    let (_, docs) = parse_file("kelk-parser-apache", &dir.join("apache-httpd-docs-logs-examples.log"));
     let expected: Value =
         serde_json::from_slice(&std::fs::read(dir.join("apache-httpd-docs-logs-examples.expected.json")).unwrap())
             .unwrap();
