@@ -16,15 +16,22 @@ demo: toolchain
 		$$(ls parsers/*/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$')
 	@ls out
 
-# Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch), then the offline
-# Terraform checks (fmt, validate, terraform test with a mocked provider, checkov).
-# A real OpenSearch runs for the tests (tests/servers/opensearch) and is stopped after them.
+# Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
+# host end to end), then the offline Terraform checks (fmt, validate, terraform test with a
+# mocked provider, checkov). Real servers run for the tests and are stopped after them:
+# OpenSearch (tests/servers/opensearch), an S3 server (tests/servers/s3), and the Lambda
+# Runtime Interface Emulator (tests/servers/lambda-emulator) that each host test starts.
+TEST_SERVERS := KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 KELK_TEST_S3=http://127.0.0.1:9260 \
+	AWS_ENDPOINT_URL_S3=http://127.0.0.1:9260 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+
 test: toolchain
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
-	cargo build --release --tests
+	cargo build --release --tests --bins
 	tests/servers/opensearch start
-	KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 cargo test --release; status=$$?; tests/servers/opensearch stop; exit $$status
+	tests/servers/s3 start
+	$(TEST_SERVERS) KELK_TEST_LAMBDA_EMULATOR=$$(tests/servers/lambda-emulator) cargo test --release; \
+		status=$$?; tests/servers/s3 stop; tests/servers/opensearch stop; exit $$status
 	infra/check
 
 # ALB throughput natively and through Wasm (see BENCHMARKS.md).

@@ -1,5 +1,7 @@
-//! A connection to an OpenSearch cluster: plain HTTP or HTTPS, with basic auth when given. The
-//! pipeline is synchronous, so the connection carries a small runtime for the async client.
+//! A connection to an OpenSearch cluster: plain HTTP or HTTPS, with no auth, basic auth, or
+//! AWS SigV4 (Amazon OpenSearch Service, `es`, or OpenSearch Serverless, `aoss`, signed with the
+//! standard AWS credentials). The pipeline is synchronous, so the connection carries a small
+//! runtime for the async client.
 
 use opensearch::OpenSearch;
 use opensearch::auth::Credentials;
@@ -8,22 +10,69 @@ use opensearch::http::{Method, StatusCode, headers::HeaderMap};
 use std::io;
 use std::time::Duration;
 
+/// How requests authenticate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Basic {
+        user: String,
+        password: String,
+    },
+    /// SigV4 for this service: `es` (a managed domain) or `aoss` (Serverless).
+    SigV4 {
+        service: String,
+    },
+}
+
+impl Auth {
+    /// From `KELK_OPENSEARCH_AUTH`: `none` (the default), `basic` (with `KELK_OPENSEARCH_USER`
+    /// and `KELK_OPENSEARCH_PASSWORD`), `sigv4` or `sigv4-aoss`.
+    pub fn from_env() -> io::Result<Self> {
+        let var = |name: &str| {
+            std::env::var(name).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("{name} is not set")))
+        };
+        match std::env::var("KELK_OPENSEARCH_AUTH").as_deref().unwrap_or("none") {
+            "none" => Ok(Auth::None),
+            "basic" => {
+                Ok(Auth::Basic { user: var("KELK_OPENSEARCH_USER")?, password: var("KELK_OPENSEARCH_PASSWORD")? })
+            }
+            "sigv4" => Ok(Auth::SigV4 { service: "es".into() }),
+            "sigv4-aoss" => Ok(Auth::SigV4 { service: "aoss".into() }),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("KELK_OPENSEARCH_AUTH={other}: expected none, basic, sigv4 or sigv4-aoss"),
+            )),
+        }
+    }
+}
+
 pub struct Cluster {
     client: OpenSearch,
     runtime: tokio::runtime::Runtime,
 }
 
 impl Cluster {
-    pub fn connect(url: &str, basic_auth: Option<(String, String)>) -> io::Result<Self> {
+    pub fn connect(url: &str, auth: Auth) -> io::Result<Self> {
         let parsed = opensearch::http::Url::parse(url)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("`{url}` is not a URL: {e}")))?;
         let mut transport =
             TransportBuilder::new(SingleNodeConnectionPool::new(parsed)).timeout(Duration::from_secs(60));
-        if let Some((user, password)) = basic_auth {
-            transport = transport.auth(Credentials::Basic(user, password));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        match auth {
+            Auth::None => {}
+            Auth::Basic { user, password } => transport = transport.auth(Credentials::Basic(user, password)),
+            Auth::SigV4 { service } => {
+                let config = runtime.block_on(aws_config::load_defaults(aws_config::BehaviorVersion::latest()));
+                let credentials: Credentials = config.try_into().map_err(|e| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("SigV4 needs AWS credentials and a region: {e}"),
+                    )
+                })?;
+                transport = transport.auth(credentials).service_name(&service);
+            }
         }
         let client = OpenSearch::new(transport.build().map_err(io::Error::other)?);
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         Ok(Cluster { client, runtime })
     }
 

@@ -82,7 +82,19 @@ impl Host {
 
     /// Loads a plugin from the bytes of its `.wasm` component.
     pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Plugin, PluginError> {
-        Plugin::load(self, name, wasm)
+        Plugin::load(self, name, wasm, None)
+    }
+
+    /// Loads a plugin from its component and an artifact precompiled from it (by `kelk-plugin
+    /// publish`), which saves the compilation; an artifact for another wasmtime version, target
+    /// or setting is passed over, and the component compiled.
+    pub fn load_precompiled(&self, name: &str, wasm: &[u8], artifact: &[u8]) -> Result<Plugin, PluginError> {
+        Plugin::load(self, name, wasm, Some(artifact))
+    }
+
+    /// The component compiled ahead of time for this engine, for [`Host::load_precompiled`].
+    pub fn precompile(&self, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        self.engine.precompile_component(wasm)
     }
 
     /// Loads a plugin from a `.wasm` file.

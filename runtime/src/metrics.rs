@@ -9,9 +9,21 @@ use std::time::Duration;
 
 pub const NAMESPACE: &str = "KELK";
 
+/// What an invocation did.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tally {
+    pub counts: Counts,
+    pub bulk: BulkStats,
+    /// Objects a plugin failed on (trap, deadline, memory cap, broken contract).
+    pub plugin_errors: u64,
+    /// Routing configs refused (unreadable, invalid, a plugin's sha256 not the config's).
+    pub config_refused: u64,
+}
+
 /// The EMF line for an invocation's work.
-pub fn emf_line(function: &str, counts: &Counts, bulk: &BulkStats, duration: Duration, timestamp_ms: i64) -> String {
-    let values: [(&str, &str, u64); 12] = [
+pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms: i64) -> String {
+    let Tally { counts, bulk, .. } = tally;
+    let values: [(&str, &str, u64); 14] = [
         ("Objects", "Count", counts.objects),
         ("FailedObjects", "Count", counts.failed_objects),
         ("Records", "Count", counts.records()),
@@ -22,6 +34,8 @@ pub fn emf_line(function: &str, counts: &Counts, bulk: &BulkStats, duration: Dur
         ("AlreadyIndexed", "Count", bulk.already_indexed),
         ("DeadLettered", "Count", counts.rejected + bulk.refused),
         ("BulkRetries", "Count", bulk.retries),
+        ("PluginErrors", "Count", tally.plugin_errors),
+        ("RoutingConfigRefused", "Count", tally.config_refused),
         ("Bytes", "Bytes", counts.bytes),
         ("Duration", "Milliseconds", duration.as_millis() as u64),
     ];
@@ -52,14 +66,10 @@ mod tests {
     fn an_emf_line_declares_every_value_it_carries() {
         let counts = Counts { objects: 2, failed_objects: 1, bytes: 1000, documents: 7, rejected: 2, skipped: 1 };
         let bulk = BulkStats { indexed: 5, already_indexed: 1, refused: 1, retries: 3 };
-        let line: Value = serde_json::from_str(&emf_line(
-            "kelk-host",
-            &counts,
-            &bulk,
-            Duration::from_millis(1500),
-            1_700_000_000_000,
-        ))
-        .unwrap();
+        let tally = Tally { counts, bulk, plugin_errors: 1, config_refused: 0 };
+        let line: Value =
+            serde_json::from_str(&emf_line("kelk-host", &tally, Duration::from_millis(1500), 1_700_000_000_000))
+                .unwrap();
         let declared = &line["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(declared["Namespace"], "KELK");
         assert_eq!(declared["Dimensions"], json!([["FunctionName"]]));
@@ -70,6 +80,7 @@ mod tests {
         assert_eq!(line["Records"], 10);
         assert_eq!(line["DeadLettered"], 3, "rejected lines and documents OpenSearch refused");
         assert_eq!(line["Duration"], 1500);
+        assert_eq!(line["PluginErrors"], 1);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
     }
 }

@@ -74,9 +74,17 @@ pub struct Plugin {
 }
 
 impl Plugin {
-    pub(crate) fn load(host: &Host, name: &str, wasm: &[u8]) -> Result<Self, PluginError> {
+    pub(crate) fn load(host: &Host, name: &str, wasm: &[u8], artifact: Option<&[u8]>) -> Result<Self, PluginError> {
         let sha256 = hex::encode(Sha256::digest(wasm));
-        let component = compile_cached(host.engine(), host.cache_dir(), &sha256, wasm)
+        let precompiled = artifact.and_then(|artifact| {
+            // SAFETY: the artifact comes from the plugin store, which is trusted as much as the
+            // components it holds; wasmtime checks its version, target and settings.
+            unsafe { Component::deserialize(host.engine(), artifact) }
+                .inspect_err(|e| tracing::warn!(plugin = name, error = %e, "precompiled artifact unusable; compiling"))
+                .ok()
+        });
+        let component = precompiled
+            .map_or_else(|| compile_cached(host.engine(), host.cache_dir(), &sha256, wasm), Ok)
             .map_err(|e| PluginError::Invalid { plugin: name.into(), message: format!("{e:#}") })?;
         check_imports(host.engine(), &component)
             .map_err(|import| PluginError::ForbiddenImport { plugin: name.into(), import })?;

@@ -1,6 +1,8 @@
 //! Index setup, idempotent: a component template with the ECS mappings every dataset shares,
-//! and per dataset an index template for its daily indices (`logs-<dataset>-*`) with the
-//! dataset's own fields. The mappings live in `runtime/setup/` as JSON.
+//! per dataset an index template for its daily indices (`logs-<dataset>-*`) with the
+//! dataset's own fields, and, when a retention is given and the cluster has Index State
+//! Management, an ISM policy deleting those indices after it. The mappings live in
+//! `runtime/setup/` as JSON.
 
 use crate::cluster::Cluster;
 use opensearch::http::Method;
@@ -18,8 +20,12 @@ pub const DATASETS: &[(&str, &str)] = &[
     ("apache.access", include_str!("../setup/apache.access.json")),
 ];
 
-/// Puts the templates; doing it again changes nothing. Returns the names it put.
-pub fn setup(cluster: &Cluster) -> io::Result<Vec<String>> {
+/// The ISM policy's id.
+pub const RETENTION_POLICY: &str = "kelk-retention";
+
+/// Puts the templates and the retention policy; doing it again changes nothing. Returns the
+/// names it put, and what it passed over.
+pub fn setup(cluster: &Cluster, retention_days: Option<u32>) -> io::Result<Vec<String>> {
     let mut put = Vec::new();
     cluster.request(Method::Put, "/_component_template/kelk-ecs", Some(ECS.as_bytes()))?;
     put.push("_component_template/kelk-ecs".to_owned());
@@ -37,5 +43,44 @@ pub fn setup(cluster: &Cluster) -> io::Result<Vec<String>> {
         cluster.request(Method::Put, &format!("/_index_template/{name}"), Some(template.to_string().as_bytes()))?;
         put.push(format!("_index_template/{name}"));
     }
+    if let Some(days) = retention_days {
+        put.push(put_retention(cluster, days)?);
+    }
     Ok(put)
+}
+
+/// The ISM policy: each daily index is deleted `days` after its creation.
+pub fn retention_policy(days: u32) -> Value {
+    json!({ "policy": {
+        "description": format!("KELK: delete daily log indices {days} days after their creation"),
+        "default_state": "hot",
+        "states": [
+            { "name": "hot", "actions": [], "transitions": [{ "state_name": "delete", "conditions": { "min_index_age": format!("{days}d") } }] },
+            { "name": "delete", "actions": [{ "delete": {} }], "transitions": [] },
+        ],
+        "ism_template": [{
+            "index_patterns": DATASETS.iter().map(|(dataset, _)| format!("logs-{dataset}-*")).collect::<Vec<_>>(),
+            "priority": 100,
+        }],
+    }})
+}
+
+/// Creates or updates the retention policy, if the cluster has ISM.
+fn put_retention(cluster: &Cluster, days: u32) -> io::Result<String> {
+    let plugins = cluster.request(Method::Get, "/_cat/plugins?format=json", None)?.unwrap_or_default();
+    let has_ism = plugins.as_array().is_some_and(|p| p.iter().any(|p| p["component"] == "opensearch-index-management"));
+    if !has_ism {
+        tracing::warn!("the cluster has no Index State Management plugin: no retention policy");
+        return Ok(format!("(no ISM plugin: {RETENTION_POLICY} not put)"));
+    }
+    let path = format!("/_plugins/_ism/policies/{RETENTION_POLICY}");
+    // An update must name the version it replaces.
+    let path = match cluster.request(Method::Get, &path, None)? {
+        Some(current) => {
+            format!("{path}?if_seq_no={}&if_primary_term={}", current["_seq_no"], current["_primary_term"])
+        }
+        None => path,
+    };
+    cluster.request(Method::Put, &path, Some(retention_policy(days).to_string().as_bytes()))?;
+    Ok(format!("_plugins/_ism/policies/{RETENTION_POLICY}"))
 }

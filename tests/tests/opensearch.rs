@@ -3,7 +3,7 @@
 //! indexed exactly once however often its object is processed, and a document OpenSearch
 //! refuses is dead-lettered with OpenSearch's reason.
 
-use kelk_runtime::cluster::Cluster;
+use kelk_runtime::cluster::{Auth, Cluster};
 use kelk_runtime::document::ObjectRef;
 use kelk_runtime::pipeline::{self, Job};
 use kelk_runtime::sink::{DeadLetter, Document, OpenSearch, Sink};
@@ -15,7 +15,7 @@ fn cluster() -> Cluster {
     let url = std::env::var("KELK_TEST_OPENSEARCH").expect(
         "KELK_TEST_OPENSEARCH is not set: run `make test`, which starts OpenSearch (tests/servers/opensearch start)",
     );
-    Cluster::connect(&url, None).unwrap()
+    Cluster::connect(&url, Auth::None).unwrap()
 }
 
 /// Dead letters, kept where the test can read them.
@@ -56,8 +56,10 @@ fn field_type(cluster: &Cluster, pattern: &str, field: &str) -> String {
 fn every_format_is_indexed_once_with_its_mappings() {
     let cluster = cluster();
     fresh(&cluster, "logs-*-t1-*");
-    kelk_runtime::setup::setup(&cluster).unwrap();
-    kelk_runtime::setup::setup(&cluster).expect("setup is idempotent");
+    let put = kelk_runtime::setup::setup(&cluster, Some(30)).unwrap();
+    assert_eq!(kelk_runtime::setup::setup(&cluster, Some(30)).expect("setup is idempotent"), put);
+    // The test cluster (the integ-test zip) has no ISM plugin: the policy is passed over, and said so.
+    assert!(put.last().unwrap().contains("no ISM plugin"), "{put:?}");
 
     let host = host();
     let letters = Letters::default();

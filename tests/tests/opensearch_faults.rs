@@ -2,7 +2,7 @@
 //! some items, a server that keeps failing), injected by a FAKE bulk endpoint on loopback: the
 //! sink retries what is retryable and fails the object clearly when it must.
 
-use kelk_runtime::cluster::Cluster;
+use kelk_runtime::cluster::{Auth, Cluster};
 use kelk_runtime::document::ObjectRef;
 use kelk_runtime::sink::{DeadLetter, Document, OpenSearch, Origin, Sink};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -101,7 +101,7 @@ fn throttling_is_retried_for_the_request_and_for_items() {
         (200, |n| (0..n).map(|i| if i % 2 == 0 { 201 } else { 429 }).collect()),
         (200, |n| vec![201; n]),
     ]);
-    let mut sink = OpenSearch::new(Cluster::connect(&url, None).unwrap(), Box::new(Nowhere));
+    let mut sink = OpenSearch::new(Cluster::connect(&url, Auth::None).unwrap(), Box::new(Nowhere));
     send(&mut sink, 10).unwrap();
     assert_eq!(*seen.lock().unwrap(), [10, 10, 5], "the whole request again, then only the throttled items");
     let stats = sink.stats();
@@ -111,7 +111,7 @@ fn throttling_is_retried_for_the_request_and_for_items() {
 #[test]
 fn a_server_that_keeps_failing_fails_the_object() {
     let (url, seen) = fake_bulk(vec![(503, |_| vec![]); 6]);
-    let mut sink = OpenSearch::new(Cluster::connect(&url, None).unwrap(), Box::new(Nowhere));
+    let mut sink = OpenSearch::new(Cluster::connect(&url, Auth::None).unwrap(), Box::new(Nowhere));
     let err = send(&mut sink, 3).unwrap_err().to_string();
     assert!(err.contains("OpenSearch bulk request failed") && err.contains("503"), "{err}");
     assert_eq!(seen.lock().unwrap().len(), 6, "six attempts");

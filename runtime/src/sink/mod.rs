@@ -2,10 +2,12 @@
 
 mod bulk_files;
 mod opensearch;
+mod s3_dead_letters;
 mod stdout;
 
 pub use bulk_files::BulkFiles;
 pub use opensearch::{BulkStats, OpenSearch};
+pub use s3_dead_letters::S3DeadLetters;
 pub use stdout::Stdout;
 
 use crate::document::ObjectRef;

@@ -56,13 +56,13 @@ pub struct OpenSearch {
     pending: Vec<Pending>,
     origins: Vec<OwnedOrigin>,
     bytes: usize,
-    dead_letters: Box<dyn Sink>,
+    dead_letters: Box<dyn Sink + Send>,
     stats: BulkStats,
 }
 
 impl OpenSearch {
     /// A sink writing to `cluster`, dead-lettering into `dead_letters`.
-    pub fn new(cluster: Cluster, dead_letters: Box<dyn Sink>) -> Self {
+    pub fn new(cluster: Cluster, dead_letters: Box<dyn Sink + Send>) -> Self {
         OpenSearch {
             cluster,
             pending: Vec::new(),
@@ -75,6 +75,15 @@ impl OpenSearch {
 
     pub fn stats(&self) -> BulkStats {
         self.stats
+    }
+
+    /// The stats so far, starting them again from zero.
+    pub fn take_stats(&mut self) -> BulkStats {
+        std::mem::take(&mut self.stats)
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
     }
 
     /// Sends everything pending until each item is indexed, already there, or dead-lettered.

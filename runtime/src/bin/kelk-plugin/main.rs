@@ -2,6 +2,7 @@
 
 mod build;
 mod new;
+mod publish;
 mod test;
 
 use clap::{Parser, Subcommand};
@@ -17,7 +18,8 @@ use std::process::ExitCode;
     long_about = "Make, build, test and run KELK log-parser plugins.\n\n\
 A plugin is a Rust crate compiled to a WebAssembly component (wasm32-wasip2) that implements \
 the kelk:parser WIT contract with the kelk-parser-sdk crate. The usual loop is \
-`new` → edit → `build` → `test` (against golden samples) → `run` on real logs."
+`new` → edit → `build` → `test` (against golden samples) → `run` on real logs → `publish` to the \
+plugin store the Lambda host reads."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,6 +41,11 @@ enum Command {
     /// Exit status: 0 when every line became a document, 1 when a line was rejected,
     /// 3 when the plugin or a file failed, 2 on bad usage.
     Run(RunArgs),
+    /// Upload a built plugin to the plugin store in S3 and point the routing config at it;
+    /// running hosts use it from their next check of the config, without a redeploy.
+    ///
+    /// AWS credentials, region and endpoint come from the standard AWS configuration.
+    Publish(publish::Args),
 }
 
 #[derive(clap::Args)]
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Run(args) => run(&args),
+        Command::Publish(args) => publish::run(&args),
     };
     cli::exit_status(result)
 }

@@ -4,7 +4,7 @@
 
 use clap::Parser;
 use kelk_runtime::cli::{self, HostArgs, exit};
-use kelk_runtime::cluster::Cluster;
+use kelk_runtime::cluster::{Auth, Cluster};
 use kelk_runtime::pipeline::Stop;
 use kelk_runtime::routing::Router;
 use kelk_runtime::sink::{BulkFiles, OpenSearch, Sink, Stdout};
@@ -32,20 +32,25 @@ struct ClusterArgs {
     #[arg(long, value_name = "URL", conflicts_with = "stdout")]
     opensearch: Option<String>,
     /// Basic-auth user for OpenSearch; the password comes from KELK_OPENSEARCH_PASSWORD.
-    #[arg(long, requires = "opensearch")]
+    #[arg(long, requires = "opensearch", conflicts_with = "sigv4")]
     user: Option<String>,
+    /// Sign requests with AWS SigV4 (Amazon OpenSearch Service), with the standard AWS
+    /// credentials and region.
+    #[arg(long, requires = "opensearch")]
+    sigv4: bool,
 }
 
 impl ClusterArgs {
     fn connect(&self) -> anyhow::Result<Option<Cluster>> {
         let Some(url) = &self.opensearch else { return Ok(None) };
         let auth = match &self.user {
-            Some(user) => Some((
-                user.clone(),
-                std::env::var("KELK_OPENSEARCH_PASSWORD")
+            Some(user) => Auth::Basic {
+                user: user.clone(),
+                password: std::env::var("KELK_OPENSEARCH_PASSWORD")
                     .map_err(|_| anyhow::anyhow!("--user needs KELK_OPENSEARCH_PASSWORD"))?,
-            )),
-            None => None,
+            },
+            None if self.sigv4 => Auth::SigV4 { service: "es".into() },
+            None => Auth::None,
         };
         Ok(Some(Cluster::connect(url, auth)?))
     }
@@ -55,6 +60,10 @@ impl ClusterArgs {
 struct Setup {
     #[command(flatten)]
     cluster: ClusterArgs,
+    /// Delete daily indices this many days after their creation (an ISM policy; skipped when
+    /// the cluster has no Index State Management plugin).
+    #[arg(long, value_name = "DAYS")]
+    retention_days: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -104,7 +113,7 @@ fn main() -> ExitCode {
 
 fn setup(args: &Setup) -> anyhow::Result<u8> {
     let cluster = args.cluster.connect()?.ok_or_else(|| anyhow::anyhow!("setup needs --opensearch URL"))?;
-    for name in kelk_runtime::setup::setup(&cluster)? {
+    for name in kelk_runtime::setup::setup(&cluster, args.retention_days)? {
         eprintln!("put {name}");
     }
     Ok(exit::OK)

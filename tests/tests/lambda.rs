@@ -1,0 +1,435 @@
+//! End to end, against real servers: the host binary (`kelk-lambda`) driven by the AWS Lambda
+//! Runtime Interface Emulator, reading objects and plugins from an S3 server (moto), indexing
+//! into OpenSearch and dead-lettering into S3. `make test` starts the servers and sets
+//! `KELK_TEST_S3`, `KELK_TEST_OPENSEARCH`, `KELK_TEST_LAMBDA_EMULATOR` and the AWS_* settings
+//! the S3 client reads.
+
+use base64::Engine;
+use kelk_runtime::cluster::{Auth, Cluster};
+use kelk_runtime::s3::{Precondition, S3, S3Uri};
+use kelk_tests::{gzip, parse_file, plugin_wasm, workspace};
+use opensearch::http::Method;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `make test`, which starts the servers"))
+}
+
+fn s3() -> S3 {
+    env("KELK_TEST_S3");
+    S3::from_env().unwrap()
+}
+
+fn cluster() -> Cluster {
+    Cluster::connect(&env("KELK_TEST_OPENSEARCH"), Auth::None).unwrap()
+}
+
+fn uri(bucket: &str, key: &str) -> S3Uri {
+    S3Uri { bucket: bucket.into(), key: key.into() }
+}
+
+/// Creates a bucket (the S3 server keeps no state between runs of `make test`; within one, an
+/// existing bucket is fine).
+fn bucket(name: &str) {
+    let url = format!("{}/{name}", env("KELK_TEST_S3"));
+    let status = Command::new("curl").args(["-fsS", "-o", "/dev/null", "-X", "PUT", &url]).status().unwrap();
+    assert!(status.success(), "cannot create bucket {name}");
+}
+
+fn put(s3: &S3, bucket: &str, key: &str, body: Vec<u8>) {
+    s3.put(&uri(bucket, key), body, "application/octet-stream", Precondition::None).unwrap();
+}
+
+fn sample(path: &str) -> PathBuf {
+    workspace().join("parsers").join(path)
+}
+
+/// A plugin component with a custom section appended: the same parser under a new sha256, as
+/// a new build of it would be.
+fn new_build(wasm: &[u8], label: &str) -> Vec<u8> {
+    let name = b"kelk-test-build";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(label.as_bytes());
+    let mut out = wasm.to_vec();
+    out.push(0);
+    out.push(payload.len() as u8);
+    out.extend(payload);
+    out
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The host under the Runtime Interface Emulator, as Lambda would run it.
+struct Emulator {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Emulator {
+    fn start(name: &str, settings: &[(&str, &str)]) -> Self {
+        let host = workspace().join("target/release/kelk-lambda");
+        assert!(host.exists(), "{} is missing: `cargo build --release --bins` (make test does)", host.display());
+        let (port, api) = (free_port(), free_port());
+        let log = workspace().join(format!("target/lambda-logs/{name}.log"));
+        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env("KELK_TEST_LAMBDA_EMULATOR"))
+            .arg("--runtime-interface-emulator-address")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--runtime-api-address")
+            .arg(format!("127.0.0.1:{api}"))
+            .arg(&host)
+            .env("AWS_LAMBDA_FUNCTION_NAME", format!("kelk-{name}"))
+            .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "120")
+            .env("KELK_OPENSEARCH_URL", env("KELK_TEST_OPENSEARCH"))
+            .env("KELK_CACHE_DIR", workspace().join("target/plugins/cache"))
+            .envs(settings.iter().copied())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("the emulator starts");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "the emulator does not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Emulator { child, port, log }
+    }
+
+    /// Invokes the function; its answer, or `Err` with the error Lambda would report.
+    fn invoke(&self, event: &Value) -> Result<Value, Value> {
+        let url = format!("http://127.0.0.1:{}/2015-03-31/functions/function/invocations", self.port);
+        let mut curl = Command::new("curl")
+            .args(["-sS", "-D", "-", "--data-binary", "@-", &url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        curl.stdin.take().unwrap().write_all(event.to_string().as_bytes()).unwrap();
+        let out = curl.wait_with_output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let (headers, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no answer: {text}"));
+        let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        let failed = headers.lines().any(|h| h.to_ascii_lowercase().starts_with("x-amz-function-error"))
+            || body.get("errorType").is_some();
+        if failed { Err(body) } else { Ok(body) }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn s3_record(bucket: &str, encoded_key: &str) -> Value {
+    json!({
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2025-03-02T10:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": { "principalId": "AWS:AIDAEXAMPLE" },
+        "requestParameters": { "sourceIPAddress": "203.0.113.1" },
+        "responseElements": { "x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD" },
+        "s3": {
+            "s3SchemaVersion": "1.0", "configurationId": "kelk",
+            "bucket": { "name": bucket, "ownerIdentity": { "principalId": "A3NL1KOZZKExample" }, "arn": format!("arn:aws:s3:::{bucket}") },
+            "object": { "key": encoded_key, "size": 1024, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E5" },
+        }
+    })
+}
+
+fn sqs_message(id: &str, body: &str) -> Value {
+    json!({
+        "messageId": id, "receiptHandle": "MessageReceiptHandle", "body": body,
+        "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": "1523232000000", "SenderId": "123456789012", "ApproximateFirstReceiveTimestamp": "1523232000001" },
+        "messageAttributes": {}, "md5OfBody": "7b270e59b47ff90a553787216d55d91d",
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:kelk-objects", "awsRegion": "us-east-1"
+    })
+}
+
+fn eventbridge(bucket: &str, key: &str) -> Value {
+    json!({
+        "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": "Object Created",
+        "source": "aws.s3", "account": "123456789012", "time": "2025-03-02T10:00:00Z", "region": "us-east-1",
+        "resources": [format!("arn:aws:s3:::{bucket}")],
+        "detail": { "version": "0", "bucket": { "name": bucket },
+                    "object": { "key": key, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": "00617F08299329D189" },
+                    "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012", "reason": "PutObject" }
+    })
+}
+
+fn count(cluster: &Cluster, pattern: &str) -> u64 {
+    cluster.request(Method::Post, &format!("/{pattern}/_refresh"), None).unwrap();
+    cluster.request(Method::Get, &format!("/{pattern}/_count"), None).unwrap().unwrap()["count"].as_u64().unwrap()
+}
+
+fn field_type(cluster: &Cluster, pattern: &str, field: &str) -> String {
+    let answer = cluster.request(Method::Get, &format!("/{pattern}/_mapping/field/{field}"), None).unwrap().unwrap();
+    let (_, index) = answer.as_object().unwrap().iter().next().unwrap_or_else(|| panic!("no index matches {pattern}"));
+    let mapping = &index["mappings"][field]["mapping"];
+    mapping.as_object().unwrap().values().next().unwrap()["type"].as_str().unwrap().to_owned()
+}
+
+/// Every dead letter under a prefix.
+fn dead_letters(s3: &S3, prefix: &S3Uri) -> Vec<Value> {
+    s3.list(prefix)
+        .unwrap()
+        .iter()
+        .flat_map(|key| {
+            let bytes = s3.get(&uri(&prefix.bucket, key)).unwrap().bytes;
+            String::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>()
+        })
+        .collect()
+}
+
+/// The S3 settings every emulated host gets.
+fn s3_settings<'a>(routing: &'a str, dead_letters: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![("KELK_ROUTING_CONFIG", routing), ("KELK_DEAD_LETTERS", dead_letters)]
+}
+
+#[test]
+fn s3_sqs_and_eventbridge_events_index_every_line_once() {
+    let (s3, cluster) = (s3(), cluster());
+    for b in ["e2e-plugins", "e2e-logs", "e2e-dead"] {
+        bucket(b);
+    }
+    cluster.request(Method::Delete, "/logs-*-e2e-*", None).unwrap();
+
+    // The plugin store: four plugins and the routes to them.
+    let formats = [
+        (
+            "alb",
+            "alb/samples/aws-docs-examples.log",
+            "logs-aws.elb_logs-e2e",
+            "alb/AWSLogs/123456789012/elasticloadbalancing/us-east-1/2025/03/02/examples.log.gz",
+        ),
+        (
+            "cloudfront",
+            "cloudfront/samples/edge-cases.log",
+            "logs-aws.cloudfront_logs-e2e",
+            "cloudfront/E2EXAMPLE.2025-03-02-10.edge cases+1.gz",
+        ),
+        (
+            "cloudtrail",
+            "cloudtrail/samples/edge-cases.json",
+            "logs-aws.cloudtrail-e2e",
+            "cloudtrail/AWSLogs/123456789012/CloudTrail/us-east-1/2025/03/02/trail.json.gz",
+        ),
+        (
+            "apache",
+            "apache/samples/elastic-beats-filebeat-apache-access-test.log",
+            "logs-apache.access-e2e",
+            "apache/web-1/access.log",
+        ),
+    ];
+    let mut plugins = serde_json::Map::new();
+    let mut routes = Vec::new();
+    for (name, _, index_prefix, key) in formats {
+        let wasm = std::fs::read(plugin_wasm(&format!("kelk-parser-{name}"))).unwrap();
+        let sha = sha256(&wasm);
+        let plugin_key = format!("plugins/{name}/{sha}.wasm");
+        put(&s3, "e2e-plugins", &plugin_key, wasm);
+        plugins.insert(name.into(), json!({ "key": plugin_key, "sha256": sha }));
+        let glob = format!("{}/*", key.split('/').next().unwrap());
+        routes.push(json!({ "bucket": "e2e-logs", "key_glob": glob, "plugin": name, "index_prefix": index_prefix }));
+    }
+    let config = json!({ "version": 1, "plugins": plugins, "routes": routes });
+    put(&s3, "e2e-plugins", "routing.json", config.to_string().into_bytes());
+
+    // The objects (two of them gzipped), and what the plugins make of them.
+    let mut expected = Vec::new();
+    for (name, path, index_prefix, key) in formats {
+        let raw = std::fs::read(sample(path)).unwrap();
+        put(&s3, "e2e-logs", key, if key.ends_with(".gz") { gzip(&raw) } else { raw });
+        let (counts, _) = parse_file(&format!("kelk-parser-{name}"), &sample(path));
+        expected.push((index_prefix, counts));
+    }
+
+    let host = Emulator::start("e2e", &s3_settings("s3://e2e-plugins/routing.json", "s3://e2e-dead/dead-letters/"));
+    let setup = host.invoke(&json!({ "action": "setup" })).unwrap();
+    assert!(setup["put"].to_string().contains("_index_template/kelk-aws.elb_logs"), "{setup}");
+
+    // S3 notification with two records (the key form-encoded, as S3 sends it).
+    let notification = json!({ "Records": [
+        s3_record("e2e-logs", formats[0].3),
+        s3_record("e2e-logs", "cloudfront/E2EXAMPLE.2025-03-02-10.edge+cases%2B1.gz"),
+    ]});
+    // SQS: one message with a notification, one that is not one.
+    let sqs = json!({ "Records": [
+        sqs_message("m-trail", &json!({ "Records": [s3_record("e2e-logs", formats[2].3)] }).to_string()),
+        sqs_message("m-broken", "this is not an S3 notification"),
+    ]});
+    let bridge = eventbridge("e2e-logs", formats[3].3);
+
+    for round in 0..2 {
+        let answer = host.invoke(&notification).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+        assert_eq!(answer["objects"], 2, "{answer}");
+        let answer = host.invoke(&sqs).unwrap();
+        assert_eq!(answer, json!({ "batchItemFailures": [{ "itemIdentifier": "m-broken" }] }), "round {round}");
+        host.invoke(&bridge).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+
+        // Every line is a document or a dead letter; processing again adds nothing.
+        let mut rejected = 0;
+        for (index_prefix, counts) in &expected {
+            assert_eq!(
+                count(&cluster, &format!("{index_prefix}-*")),
+                counts.documents,
+                "{index_prefix}, round {round}"
+            );
+            rejected += counts.rejected;
+        }
+        let letters = dead_letters(&s3, &uri("e2e-dead", "dead-letters/"));
+        assert_eq!(letters.len() as u64, rejected, "round {round}: {letters:?}");
+        assert!(
+            letters
+                .iter()
+                .all(|l| l["reason"].as_str().is_some_and(|r| !r.is_empty()) && l["object"]["key"].is_string())
+        );
+    }
+    assert!(expected.iter().all(|(_, c)| c.documents > 0));
+
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-e2e-*", "source.ip"), "ip");
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-e2e-*", "@timestamp"), "date");
+    assert_eq!(field_type(&cluster, "logs-apache.access-e2e-*", "source.address"), "keyword");
+    assert_eq!(field_type(&cluster, "logs-aws.cloudtrail-e2e-*", "event.action"), "keyword");
+
+    // The metrics line of each invocation.
+    let log = host.log();
+    let emf: Vec<Value> =
+        log.lines().filter(|l| l.contains("\"CloudWatchMetrics\"")).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(emf.len() >= 7, "{log}");
+    assert!(emf.iter().any(|m| m["Objects"] == 2 && m["Documents"].as_u64() > Some(0)), "{emf:?}");
+}
+
+#[test]
+fn a_firehose_batch_gets_a_result_per_record() {
+    let s3 = s3();
+    for b in ["firehose-plugins", "firehose-dead"] {
+        bucket(b);
+    }
+    let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
+    let sha = sha256(&wasm);
+    put(&s3, "firehose-plugins", "plugins/apache.wasm", wasm);
+    let config =
+        json!({ "version": 1, "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha } }, "routes": [] });
+    put(&s3, "firehose-plugins", "routing.json", config.to_string().into_bytes());
+
+    let line = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let records = [
+        ("good", format!("{line}\n")),
+        ("bad", "not an access log line\n".to_owned()),
+        ("blank", "\n".to_owned()),
+        ("two-lines", format!("{line}\n{line}\n")),
+    ];
+    let event = json!({
+        "invocationId": "11111111-2222-3333-4444-555555555555",
+        "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/kelk-apache",
+        "region": "us-east-1",
+        "records": records.iter().map(|(id, data)| json!({
+            "recordId": id, "approximateArrivalTimestamp": 1_700_000_000_000u64, "data": b64.encode(data),
+        })).collect::<Vec<_>>(),
+    });
+
+    let host = Emulator::start(
+        "firehose",
+        &s3_settings("s3://firehose-plugins/routing.json", "s3://firehose-dead/dead-letters/"),
+    );
+    let answer = host.invoke(&event).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    let results: Vec<(&str, &str)> = answer["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["recordId"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        results,
+        [("good", "Ok"), ("bad", "ProcessingFailed"), ("blank", "Dropped"), ("two-lines", "ProcessingFailed")]
+    );
+    let document: Value =
+        serde_json::from_slice(&b64.decode(answer["records"][0]["data"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(document["source"]["ip"], "127.0.0.1");
+    assert_eq!(document["http"]["response"]["status_code"], 200);
+}
+
+#[test]
+fn a_published_plugin_version_goes_live_without_a_restart_and_a_wrong_sha256_is_refused() {
+    let s3 = s3();
+    for b in ["flip-plugins", "flip-logs", "flip-dead"] {
+        bucket(b);
+    }
+    let settings = [
+        ("KELK_ROUTING_CONFIG", "s3://flip-plugins/routing.json"),
+        ("KELK_DEAD_LETTERS", "s3://flip-dead/dead-letters/"),
+        ("KELK_ROUTING_CHECK_SECONDS", "0"),
+    ];
+    let publish = |wasm: &[u8]| {
+        let path = workspace().join(format!("target/lambda-logs/apache-{}.wasm", &sha256(wasm)[..12]));
+        std::fs::write(&path, wasm).unwrap();
+        let out = Command::new(workspace().join("target/release/kelk-plugin"))
+            .args(["publish", "--config", "s3://flip-plugins/routing.json", "--name", "apache"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let v1 = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
+    let v2 = new_build(&v1, "2");
+    std::fs::create_dir_all(workspace().join("target/lambda-logs")).unwrap();
+
+    // v1 published (which creates the config), then a route to it.
+    publish(&v1);
+    let config = uri("flip-plugins", "routing.json");
+    let mut routing: Value = serde_json::from_slice(&s3.get(&config).unwrap().bytes).unwrap();
+    routing["routes"] = json!([{ "bucket": "flip-logs", "key_glob": "app/*", "plugin": "apache", "index_prefix": "logs-apache.access-flip" }]);
+    put(&s3, "flip-plugins", "routing.json", routing.to_string().into_bytes());
+
+    // Each object has one bad line: its dead letter names the plugin version that parsed it.
+    let parsed_by = |host: &Emulator, key: &str| -> String {
+        put(&s3, "flip-logs", key, b"not an access log line\n".to_vec());
+        host.invoke(&eventbridge("flip-logs", key)).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+        let letters = dead_letters(&s3, &uri("flip-dead", &format!("dead-letters/flip-logs/{key}/")));
+        assert_eq!(letters.len(), 1, "{letters:?}");
+        letters[0]["plugin_sha256"].as_str().unwrap().to_owned()
+    };
+    let host = Emulator::start("flip", &settings);
+    assert_eq!(parsed_by(&host, "app/1.log"), sha256(&v1));
+
+    publish(&v2);
+    assert_eq!(parsed_by(&host, "app/2.log"), sha256(&v2), "the running host uses the new version");
+
+    // A config whose plugin is not what its sha256 says: refused, the last good one goes on.
+    let v3 = new_build(&v1, "3");
+    put(&s3, "flip-plugins", "plugins/apache/v3.wasm", v3);
+    routing = serde_json::from_slice(&s3.get(&config).unwrap().bytes).unwrap();
+    routing["plugins"]["apache"] = json!({ "key": "plugins/apache/v3.wasm", "sha256": "0".repeat(64) });
+    put(&s3, "flip-plugins", "routing.json", routing.to_string().into_bytes());
+    assert_eq!(parsed_by(&host, "app/3.log"), sha256(&v2));
+    let log = host.log();
+    assert!(log.contains("routing config refused") && log.contains("expects 0000"), "{log}");
+    assert!(log.contains("\"RoutingConfigRefused\":1"), "{log}");
+
+    // A host starting with that config has nothing to route with: the invocation fails.
+    let cold = Emulator::start("flip-cold", &settings);
+    put(&s3, "flip-logs", "app/4.log", b"x\n".to_vec());
+    let error = cold.invoke(&eventbridge("flip-logs", "app/4.log")).unwrap_err();
+    assert!(error["errorMessage"].as_str().unwrap().contains("sha256"), "{error}");
+}
