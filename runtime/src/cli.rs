@@ -118,16 +118,43 @@ impl Report {
     }
 }
 
-/// Runs each file through the plugin `route` gives for it, into `sink`, with a progress bar on a
-/// terminal. A file that fails, or that no route matches, is reported and the next one still
-/// runs.
+/// A log to ingest: a local file (no bucket) or an S3 object, and its size for the progress bar.
+pub struct Input {
+    pub object: ObjectRef,
+    pub size: u64,
+}
+
+impl Input {
+    pub fn file(path: &Path) -> Self {
+        Input { object: ObjectRef::local(path), size: std::fs::metadata(path).map_or(0, |m| m.len()) }
+    }
+}
+
+/// Opens an input's bytes.
+pub type Open<'a> = &'a dyn Fn(&ObjectRef) -> std::io::Result<Box<dyn Read>>;
+
+/// Runs each local file through the plugin `route` gives for it (see [`ingest`]).
 pub fn ingest_files<'r>(
     route: impl Fn(&ObjectRef) -> Option<Routed<'r>>,
     files: &[PathBuf],
     stop: Stop,
     sink: &mut dyn Sink,
 ) -> Report {
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let inputs: Vec<Input> = files.iter().map(|f| Input::file(f)).collect();
+    ingest(route, &inputs, &|object| Ok(Box::new(std::fs::File::open(&object.key)?)), stop, sink)
+}
+
+/// Runs each input through the plugin `route` gives for it, into `sink`, with a progress bar on
+/// a terminal. An input that fails, or that no route matches, is reported and the next one
+/// still runs.
+pub fn ingest<'r>(
+    route: impl Fn(&ObjectRef) -> Option<Routed<'r>>,
+    inputs: &[Input],
+    open: Open,
+    stop: Stop,
+    sink: &mut dyn Sink,
+) -> Report {
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
     let bar = ProgressBar::new(total).with_style(
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
             .expect("valid template")
@@ -135,25 +162,24 @@ pub fn ingest_files<'r>(
     );
     let started = Instant::now();
     let mut report = Report::default();
-    for path in files {
-        bar.set_message(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-        let object = ObjectRef::local(path);
+    for Input { object, .. } in inputs {
+        bar.set_message(object.key.rsplit('/').next().unwrap_or_default().to_owned());
         let failed = |error| Failed {
             counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() },
             error: Box::new(error),
         };
-        let result = match (route(&object), std::fs::File::open(path)) {
+        let result = match (route(object), open(object)) {
             (None, _) => Err(failed(pipeline::IngestError::NoRoute { object: object.to_string() })),
             (_, Err(e)) => Err(failed(pipeline::IngestError::Decode { object: object.to_string(), source: e })),
-            (Some(routed), Ok(file)) => {
+            (Some(routed), Ok(input)) => {
                 let job = Job {
-                    object: &object,
+                    object,
                     log_type: &routed.plugin.info.name,
                     options: routed.options,
                     index_prefix: routed.index_prefix,
                     stop,
                 };
-                pipeline::ingest(routed.plugin, &job, Progress { inner: file, bar: &bar }, sink)
+                pipeline::ingest(routed.plugin, &job, Progress { inner: input, bar: &bar }, sink)
             }
         };
         match result {
@@ -178,7 +204,7 @@ pub fn single<'r>(
     move |_| Some(Routed { plugin, index_prefix, options })
 }
 
-/// Advances the progress bar by the (compressed) bytes read from a file.
+/// Advances the progress bar by the (compressed) bytes read from an input.
 struct Progress<'b, R> {
     inner: R,
     bar: &'b ProgressBar,

@@ -118,15 +118,16 @@ impl S3 {
         self.runtime.block_on(request.send()).map(drop).map_err(|e| error(&uri.to_string(), e))
     }
 
-    /// The keys under a prefix, in order.
-    pub fn list(&self, prefix: &S3Uri) -> io::Result<Vec<String>> {
+    /// The keys under a prefix, in order, with their sizes.
+    pub fn list(&self, prefix: &S3Uri) -> io::Result<Vec<(String, u64)>> {
         self.runtime.block_on(async {
             let mut pages =
                 self.client.list_objects_v2().bucket(&prefix.bucket).prefix(&prefix.key).into_paginator().send();
             let mut keys = Vec::new();
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| error(&prefix.to_string(), e))?;
-                keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+                let objects = page.contents.unwrap_or_default().into_iter();
+                keys.extend(objects.filter_map(|o| Some((o.key?, o.size.unwrap_or(0).max(0) as u64))));
             }
             Ok(keys)
         })

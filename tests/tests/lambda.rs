@@ -193,7 +193,7 @@ fn dead_letters(s3: &S3, prefix: &S3Uri) -> Vec<Value> {
     s3.list(prefix)
         .unwrap()
         .iter()
-        .flat_map(|key| {
+        .flat_map(|(key, _)| {
             let bytes = s3.get(&uri(&prefix.bucket, key)).unwrap().bytes;
             String::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>()
         })
@@ -432,4 +432,66 @@ fn a_published_plugin_version_goes_live_without_a_restart_and_a_wrong_sha256_is_
     put(&s3, "flip-logs", "app/4.log", b"x\n".to_vec());
     let error = cold.invoke(&eventbridge("flip-logs", "app/4.log")).unwrap_err();
     assert!(error["errorMessage"].as_str().unwrap().contains("sha256"), "{error}");
+}
+
+#[test]
+fn kelk_ingest_takes_s3_uris_and_prefixes() {
+    let (s3, cluster) = (s3(), cluster());
+    bucket("cli-logs");
+    cluster.request(Method::Delete, "/logs-apache.access-cli-*", None).unwrap();
+    let path = sample("apache/samples/elastic-beats-filebeat-apache-access-test.log");
+    let raw = std::fs::read(&path).unwrap();
+    put(&s3, "cli-logs", "web/a.log", raw.clone());
+    put(&s3, "cli-logs", "web/b.log.gz", gzip(&raw));
+    put(&s3, "cli-logs", "other/c.log", raw);
+    let (counts, _) = parse_file("kelk-parser-apache", &path);
+
+    let out = tempfile::tempdir().unwrap();
+    let kelk = |inputs: &[&str]| {
+        Command::new(workspace().join("target/release/kelk"))
+            .args(["ingest", "--plugin"])
+            .arg(plugin_wasm("kelk-parser-apache"))
+            .args(["--index-prefix", "logs-apache.access-cli", "--opensearch", &env("KELK_TEST_OPENSEARCH"), "--out"])
+            .arg(out.path())
+            .args(inputs)
+            .output()
+            .unwrap()
+    };
+    let run = kelk(&["s3://cli-logs/web/", "s3://cli-logs/other/c.log"]);
+    let summary = String::from_utf8_lossy(&run.stderr);
+    assert!(summary.contains(&format!("from 3 file(s): {} documents", 3 * counts.documents)), "{summary}");
+    // The three objects are three sources: their documents have ids of their own.
+    assert_eq!(count(&cluster, "logs-apache.access-cli-*"), 3 * counts.documents);
+
+    let missing = kelk(&["s3://cli-logs/web/nothing.log"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("s3://cli-logs/web/nothing.log: no such object"));
+}
+
+#[test]
+fn work_past_the_deadline_is_failed_for_a_retry() {
+    let s3 = s3();
+    for b in ["deadline-plugins", "deadline-logs", "deadline-dead"] {
+        bucket(b);
+    }
+    let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
+    put(&s3, "deadline-plugins", "plugins/apache.wasm", wasm);
+    let routes = json!([{ "bucket": "deadline-logs", "key_glob": "*", "plugin": "apache" }]);
+    let config = json!({ "version": 1, "plugins": { "apache": { "key": "plugins/apache.wasm" } }, "routes": routes });
+    put(&s3, "deadline-plugins", "routing.json", config.to_string().into_bytes());
+    put(
+        &s3,
+        "deadline-logs",
+        "access.log",
+        std::fs::read(sample("apache/samples/elastic-beats-filebeat-apache-access-test.log")).unwrap(),
+    );
+
+    // A margin longer than the invocation's 120 s: the deadline to stop by has passed at once.
+    let mut settings = s3_settings("s3://deadline-plugins/routing.json", "s3://deadline-dead/dead-letters/");
+    settings.push(("KELK_DEADLINE_MARGIN_MS", "200000"));
+    let host = Emulator::start("deadline", &settings);
+    let error = host.invoke(&eventbridge("deadline-logs", "access.log")).unwrap_err();
+    assert!(error["errorMessage"].as_str().unwrap().contains("stopped before the deadline"), "{error}");
+    let sqs = json!({ "Records": [sqs_message("m-late", &json!({ "Records": [s3_record("deadline-logs", "access.log")] }).to_string())] });
+    assert_eq!(host.invoke(&sqs).unwrap(), json!({ "batchItemFailures": [{ "itemIdentifier": "m-late" }] }));
 }

@@ -3,18 +3,22 @@
 //! sink, which writes OpenSearch `_bulk` files and dead letters to a local directory.
 
 use clap::Parser;
+use kelk_runtime::cli::Input;
 use kelk_runtime::cli::{self, HostArgs, exit};
 use kelk_runtime::cluster::{Auth, Cluster};
+use kelk_runtime::document::ObjectRef;
 use kelk_runtime::pipeline::Stop;
 use kelk_runtime::routing::Router;
+use kelk_runtime::s3::{S3, S3Uri};
 use kelk_runtime::sink::{BulkFiles, OpenSearch, Sink, Stdout};
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(version, about = "Turn AWS log files into OpenSearch documents with KELK's Wasm parser plugins")]
 enum Command {
-    /// Parse local log files (plain or gzip) with a plugin and write the documents.
+    /// Parse log files (local or in S3, plain or gzip) with a plugin and write the documents.
     ///
     /// Every input line ends as a document or as a dead letter with its reason; the summary
     /// on stderr counts both. Exit status: 0 when every file was processed (rejected lines
@@ -75,9 +79,11 @@ struct Ingest {
     /// path; the same JSON as the Lambda host's (see the README).
     #[arg(long, short)]
     routes: Option<PathBuf>,
-    /// The log files.
+    /// The log files: local paths, `s3://bucket/key` objects, or `s3://bucket/prefix/` for every
+    /// object under a prefix (AWS credentials, region and endpoint from the standard AWS
+    /// configuration). Routes match S3 objects by bucket and key, local files by path.
     #[arg(required = true)]
-    inputs: Vec<PathBuf>,
+    inputs: Vec<String>,
     /// Write `_bulk` files (`<index>.ndjson`) and `dead-letters.ndjson` into this directory.
     #[arg(long, short, default_value = "out", conflicts_with = "stdout")]
     out: PathBuf,
@@ -97,6 +103,33 @@ struct Ingest {
     cluster: ClusterArgs,
     #[command(flatten)]
     host: HostArgs,
+}
+
+/// Local files as they are, S3 URIs as their objects (a URI ending in `/` as every object under
+/// it); the S3 client when any input is in S3.
+fn inputs(args: &[String]) -> anyhow::Result<(Vec<Input>, Option<S3>)> {
+    let mut s3 = None;
+    let mut inputs = Vec::new();
+    for arg in args {
+        if !arg.starts_with("s3://") {
+            inputs.push(Input::file(Path::new(arg)));
+            continue;
+        }
+        let uri: S3Uri = arg.parse().map_err(anyhow::Error::msg)?;
+        if s3.is_none() {
+            s3 = Some(S3::from_env()?);
+        }
+        let listed = s3.as_ref().expect("made above").list(&uri)?;
+        let prefix = uri.key.is_empty() || uri.key.ends_with('/');
+        let objects: Vec<Input> = listed
+            .into_iter()
+            .filter(|(key, _)| prefix || *key == uri.key)
+            .map(|(key, size)| Input { object: ObjectRef { bucket: uri.bucket.clone(), key, version_id: None }, size })
+            .collect();
+        anyhow::ensure!(!objects.is_empty(), "{uri}: no such object");
+        inputs.extend(objects);
+    }
+    Ok((inputs, s3))
 }
 
 fn parse_option(s: &str) -> Result<(String, String), String> {
@@ -122,20 +155,23 @@ fn setup(args: &Setup) -> anyhow::Result<u8> {
 fn ingest(args: &Ingest) -> anyhow::Result<u8> {
     let host = args.host.host()?;
     let stop = Stop { max_bytes: args.max_object_mib.map(|m| m << 20), ..Stop::default() };
+    let (inputs, s3) = inputs(&args.inputs)?;
+    let open = |object: &ObjectRef| -> std::io::Result<Box<dyn Read>> {
+        match &s3 {
+            Some(s3) if !object.bucket.is_empty() => Ok(Box::new(s3.open(object)?)),
+            _ => Ok(Box::new(std::fs::File::open(&object.key)?)),
+        }
+    };
     let run = |sink: &mut dyn Sink| -> anyhow::Result<cli::Report> {
         Ok(match (&args.routes, &args.plugin) {
             (Some(routes), _) => {
                 let router = Router::load_local(&host, routes)?;
-                cli::ingest_files(|object| router.route(object), &args.inputs, stop, sink)
+                cli::ingest(|object| router.route(object), &inputs, &open, stop, sink)
             }
             (None, Some(plugin)) => {
                 let plugin = host.load_file(plugin)?;
-                cli::ingest_files(
-                    cli::single(&plugin, args.index_prefix.as_deref(), &args.options),
-                    &args.inputs,
-                    stop,
-                    sink,
-                )
+                let route = cli::single(&plugin, args.index_prefix.as_deref(), &args.options);
+                cli::ingest(route, &inputs, &open, stop, sink)
             }
             (None, None) => unreachable!("clap requires --plugin or --routes"),
         })
