@@ -310,6 +310,15 @@ fn s3_sqs_and_eventbridge_events_index_every_line_once() {
     assert_eq!(field_type(&cluster, "logs-aws.elb_logs-e2e-*", "@timestamp"), "date");
     assert_eq!(field_type(&cluster, "logs-apache.access-e2e-*", "source.address"), "keyword");
     assert_eq!(field_type(&cluster, "logs-aws.cloudtrail-e2e-*", "event.action"), "keyword");
+    // CloudTrail's free-form blocks: a string, and an object searchable by dotted path.
+    let blob = "aws.cloudtrail.flattened.request_parameters";
+    assert_eq!(field_type(&cluster, "logs-aws.cloudtrail-e2e-*", blob), "flat_object");
+    let query = json!({ "query": { "term": { format!("{blob}.roleArn"): "arn:aws:iam::111122223333:role/SAMLTestRoleShibboleth" } } });
+    let found = cluster
+        .request(Method::Post, "/logs-aws.cloudtrail-e2e-*/_count", Some(query.to_string().as_bytes()))
+        .unwrap()
+        .unwrap();
+    assert_eq!(found["count"], 1, "{found}");
 
     // The metrics line of each invocation.
     let log = host.log();

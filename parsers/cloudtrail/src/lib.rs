@@ -6,7 +6,8 @@
 //! `insightDetails`, `edgeDeviceDetails`, `addendum`) differ by service and would explode an
 //! index mapping: each is emitted as one compact JSON **string**, whether the record holds an
 //! object or (as some services write) a string already. The index template maps them as
-//! keyword + text, with a `flat_object` copy.
+//! keyword + text; the four common ones, when objects, are also copied whole under
+//! `aws.cloudtrail.flattened.*` for a `flat_object` mapping.
 //!
 //! Records exported by `aws cloudtrail lookup-events` (each one a JSON string in
 //! `CloudTrailEvent`) are read too.
@@ -376,7 +377,7 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
         array.push(b']');
         ct.raw("resources", &array);
     }
-    for (key, blob) in [
+    let blobs = [
         ("request_parameters", r.request_parameters),
         ("response_elements", r.response_elements),
         ("additional_eventdata", r.additional_event_data),
@@ -384,13 +385,33 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
         ("insight_details", r.insight_details),
         ("edge_device_details", r.edge_device_details),
         ("addendum", r.addendum),
-    ] {
+    ];
+    for (key, blob) in blobs {
         if let Some(text) = blob.and_then(as_string) {
             ct.raw(key, &text);
         }
     }
+    // The four common blobs, when objects, also go whole under `flattened` (a `flat_object`
+    // field, searchable by dotted path), if short enough to be indexed as one.
+    let objects: Vec<(&str, Cow<'_, [u8]>)> = blobs[..4]
+        .iter()
+        .filter_map(|&(key, blob)| {
+            let text = blob?.get().as_bytes();
+            let json = compact(text);
+            (text.starts_with(b"{") && json.len() < FLAT_OBJECT_MAX_BYTES).then_some((key, json))
+        })
+        .collect();
+    if !objects.is_empty() {
+        let mut flattened = ct.object("flattened");
+        for (key, json) in &objects {
+            flattened.raw(key, json);
+        }
+    }
     Parsed::Event(Event { time, natural_id: r.event_id.map(Cow::into_owned) })
 }
+
+/// Lucene's limit on one term, which a `flat_object` value must stay under.
+const FLAT_OBJECT_MAX_BYTES: usize = 32_766;
 
 /// A string field's bytes.
 fn text<'v>(value: &'v Option<Cow<'_, str>>) -> Option<&'v [u8]> {
