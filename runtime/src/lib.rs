@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod dashboards;
 pub mod decode;
 pub mod document;
 pub mod engine;

@@ -24,7 +24,8 @@ enum Command {
     /// on stderr counts both. Exit status: 0 when every file was processed (rejected lines
     /// are dead-lettered, not lost), 3 when a file or the plugin failed, 2 on bad usage.
     Ingest(Box<Ingest>),
-    /// Put KELK's index templates into an OpenSearch cluster (idempotent).
+    /// Put KELK's index templates (and retention policy) into an OpenSearch cluster
+    /// (idempotent), or write the OpenSearch Dashboards objects to import.
     Setup(Setup),
 }
 
@@ -68,6 +69,10 @@ struct Setup {
     /// the cluster has no Index State Management plugin).
     #[arg(long, value_name = "DAYS")]
     retention_days: Option<u32>,
+    /// Write OpenSearch Dashboards saved objects (index patterns, a dashboard per source) to
+    /// this file, for import in Dashboards Management → Saved objects.
+    #[arg(long, value_name = "FILE", required_unless_present = "opensearch")]
+    dashboards: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -145,9 +150,14 @@ fn main() -> ExitCode {
 }
 
 fn setup(args: &Setup) -> anyhow::Result<u8> {
-    let cluster = args.cluster.connect()?.ok_or_else(|| anyhow::anyhow!("setup needs --opensearch URL"))?;
-    for name in kelk_runtime::setup::setup(&cluster, args.retention_days)? {
-        eprintln!("put {name}");
+    if let Some(cluster) = args.cluster.connect()? {
+        for name in kelk_runtime::setup::setup(&cluster, args.retention_days)? {
+            eprintln!("put {name}");
+        }
+    }
+    if let Some(path) = &args.dashboards {
+        std::fs::write(path, kelk_runtime::dashboards::saved_objects())?;
+        eprintln!("wrote {} (import it in Dashboards Management → Saved objects)", path.display());
     }
     Ok(exit::OK)
 }
