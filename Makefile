@@ -3,18 +3,21 @@
 
 PARSERS := alb cloudfront apache cloudtrail
 
-.PHONY: demo test bench toolchain
+.PHONY: demo host test bench toolchain
 
 # Builds the four plugins, then runs every parser's bundled sample logs through them (routed by
 # parsers/samples.routes.json) into ./out: OpenSearch _bulk files per daily index, and dead
 # letters with their reasons.
-demo: toolchain
-	cargo build --release --bin kelk --bin kelk-plugin
-	@for parser in $(PARSERS); do ./target/release/kelk-plugin build parsers/$$parser | tail -n 1 || exit 1; done
+demo: host
 	rm -rf out
 	./target/release/kelk ingest --routes parsers/samples.routes.json --out out \
 		$$(ls parsers/*/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$')
 	@ls out
+
+# The tools, the Lambda host and the four plugins (target/wasm32-wasip2/release/*.wasm).
+host: toolchain
+	cargo build --release --bin kelk --bin kelk-plugin --bin kelk-lambda
+	@for parser in $(PARSERS); do ./target/release/kelk-plugin build parsers/$$parser | tail -n 1 || exit 1; done
 
 # Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
 # host end to end), then the offline Terraform checks (fmt, validate, terraform test with a

@@ -1,7 +1,7 @@
 //! A connection to an OpenSearch cluster: plain HTTP or HTTPS, with no auth, basic auth, or
 //! AWS SigV4 (Amazon OpenSearch Service, `es`, or OpenSearch Serverless, `aoss`, signed with the
 //! standard AWS credentials). The pipeline is synchronous, so the connection carries a small
-//! runtime for the async client.
+//! runtime for the async client, on which bulk requests also run in the background.
 
 use opensearch::OpenSearch;
 use opensearch::auth::Credentials;
@@ -57,7 +57,8 @@ impl Cluster {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("`{url}` is not a URL: {e}")))?;
         let mut transport =
             TransportBuilder::new(SingleNodeConnectionPool::new(parsed)).timeout(Duration::from_secs(60));
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        // One worker thread, so that bulk requests make progress while the pipeline parses.
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
         match auth {
             Auth::None => {}
             Auth::Basic { user, password } => transport = transport.auth(Credentials::Basic(user, password)),
@@ -83,6 +84,15 @@ impl Cluster {
     /// Runs a request to completion.
     pub(crate) fn block_on<F: std::future::Future>(&self, request: F) -> F::Output {
         self.runtime.block_on(request)
+    }
+
+    /// Runs a request in the background.
+    pub(crate) fn spawn<F>(&self, request: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime.spawn(request)
     }
 
     /// Sends a JSON request and returns the answer; `None` on 404.

@@ -78,18 +78,15 @@ impl Sink for Nowhere {
 }
 
 fn send(sink: &mut OpenSearch, n: u64) -> std::io::Result<()> {
+    send_sources(sink, n, br#"{"a":1}"#)
+}
+
+fn send_sources(sink: &mut OpenSearch, n: u64, source: &[u8]) -> std::io::Result<()> {
     let object = ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None };
     let origin = Origin { object: &object, plugin: "test", plugin_sha256: "0" };
     for i in 0..n {
         let id = format!("id{i}");
-        sink.document(&Document {
-            index: "i",
-            id: &id,
-            record_number: i + 1,
-            offset: 0,
-            source: br#"{"a":1}"#,
-            origin,
-        })?;
+        sink.document(&Document { index: "i", id: &id, record_number: i + 1, offset: 0, source, origin })?;
     }
     sink.flush()
 }
@@ -115,4 +112,17 @@ fn a_server_that_keeps_failing_fails_the_object() {
     let err = send(&mut sink, 3).unwrap_err().to_string();
     assert!(err.contains("OpenSearch bulk request failed") && err.contains("503"), "{err}");
     assert_eq!(seen.lock().unwrap().len(), 6, "six attempts");
+}
+
+#[test]
+fn bodies_are_bounded_by_bytes() {
+    let (url, seen) = fake_bulk(vec![(200, |n| vec![201; n]); 4]);
+    let mut sink = OpenSearch::new(Cluster::connect(&url, Auth::None).unwrap(), Box::new(Nowhere));
+    let source = format!(r#"{{"a":"{}"}}"#, "x".repeat(64 << 10));
+    send_sources(&mut sink, 200, source.as_bytes()).unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.iter().sum::<usize>(), 200, "{seen:?}");
+    let per_body = kelk_runtime::sink::BULK_BYTES / source.len() + 1;
+    assert!(seen.len() == 3 && seen.iter().all(|&n| n <= per_body), "{seen:?}");
+    assert_eq!(sink.stats().indexed, 200);
 }

@@ -6,7 +6,7 @@ mod s3_dead_letters;
 mod stdout;
 
 pub use bulk_files::BulkFiles;
-pub use opensearch::{BulkStats, OpenSearch};
+pub use opensearch::{BULK_BYTES, BulkStats, OpenSearch};
 pub use s3_dead_letters::S3DeadLetters;
 pub use stdout::Stdout;
 
