@@ -3,7 +3,7 @@
 
 PARSERS := alb cloudfront apache cloudtrail
 
-.PHONY: demo host test bench toolchain
+.PHONY: demo host package test bench toolchain
 
 # Builds the four plugins, then runs every parser's bundled sample logs through them (routed by
 # parsers/samples.routes.json) into ./out: OpenSearch _bulk files per daily index, and dead
@@ -18,6 +18,10 @@ demo: host
 host: toolchain
 	cargo build --release --bin kelk --bin kelk-plugin --bin kelk-lambda
 	@for parser in $(PARSERS); do ./target/release/kelk-plugin build parsers/$$parser | tail -n 1 || exit 1; done
+
+# The host's Lambda package for provided.al2023 on arm64 (runtime/package-lambda).
+package: toolchain
+	runtime/package-lambda arm64
 
 # Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
 # host end to end), then the offline Terraform checks (fmt, validate, terraform test with a

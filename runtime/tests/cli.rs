@@ -59,11 +59,31 @@ fn build(parser: &str) -> PathBuf {
 fn help_names_every_command() {
     let out = kelk_plugin(&["--help"]);
     let help = text(&out.stdout);
-    for command in ["new", "build", "test", "run"] {
+    for command in ["new", "build", "test", "run", "publish"] {
         assert!(help.contains(command), "{help}");
     }
     assert_eq!(kelk_plugin(&["frobnicate"]).status.code(), Some(2));
     assert!(text(&kelk(&["ingest", "--help"]).stdout).contains("dead letter"));
+    assert_eq!(kelk(&["setup"]).status.code(), Some(2), "setup needs a cluster or a file");
+}
+
+#[test]
+fn setup_writes_dashboards_objects_to_import() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dashboards.ndjson");
+    let out = kelk(&["setup", "--dashboards", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let objects: Vec<serde_json::Value> =
+        std::fs::read_to_string(&file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let patterns: Vec<&str> = objects
+        .iter()
+        .filter(|o| o["type"] == "index-pattern")
+        .map(|o| o["attributes"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        patterns,
+        ["logs-aws.elb_logs-*", "logs-aws.cloudfront_logs-*", "logs-aws.cloudtrail-*", "logs-apache.access-*"]
+    );
 }
 
 #[test]

@@ -12,7 +12,7 @@ use opensearch::http::Method;
 use serde_json::{Value, json};
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -81,8 +81,17 @@ fn free_port() -> u16 {
 
 impl Emulator {
     fn start(name: &str, settings: &[(&str, &str)]) -> Self {
-        let host = workspace().join("target/release/kelk-lambda");
-        assert!(host.exists(), "{} is missing: `cargo build --release --bins` (make test does)", host.display());
+        // `KELK_TEST_LAMBDA_HOST` runs another build of the host, e.g. the arm64 package under
+        // `qemu-aarch64-static -L /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/kelk-lambda`.
+        let host: Vec<String> = match std::env::var("KELK_TEST_LAMBDA_HOST") {
+            Ok(command) => command.split_whitespace().map(str::to_owned).collect(),
+            Err(_) => vec![workspace().join("target/release/kelk-lambda").display().to_string()],
+        };
+        assert!(
+            Path::new(&host[0]).exists(),
+            "{} is missing: `cargo build --release --bins` (make test does)",
+            host[0]
+        );
         let (port, api) = (free_port(), free_port());
         let log = workspace().join(format!("target/lambda-logs/{name}.log"));
         std::fs::create_dir_all(log.parent().unwrap()).unwrap();
@@ -92,7 +101,7 @@ impl Emulator {
             .arg(format!("127.0.0.1:{port}"))
             .arg("--runtime-api-address")
             .arg(format!("127.0.0.1:{api}"))
-            .arg(&host)
+            .args(&host)
             .env("AWS_LAMBDA_FUNCTION_NAME", format!("kelk-{name}"))
             .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "120")
             .env("KELK_OPENSEARCH_URL", env("KELK_TEST_OPENSEARCH"))
