@@ -28,6 +28,16 @@ output "host_function" {
   value       = module.host.function_name
 }
 
+output "host_role_arn" {
+  description = "The host's IAM role, to map to the kelk_writer OpenSearch role (kelk setup --writer-role)."
+  value       = module.host.role_arn
+}
+
+output "firehose_role_arn" {
+  description = "Firehose's IAM role, to map to the kelk_writer OpenSearch role (kelk setup --writer-role)."
+  value       = module.firehose.role_arn
+}
+
 output "firehose_stream" {
   description = "The Apache delivery stream."
   value       = module.firehose.stream_name

@@ -20,6 +20,43 @@ pub const DATASETS: &[(&str, &str)] = &[
     ("apache.access", include_str!("../setup/apache.access.json")),
 ];
 
+/// The security role the host and Firehose write as, on a cluster with fine-grained access
+/// control.
+pub const WRITER_ROLE: &str = "kelk_writer";
+
+/// The permissions of [`WRITER_ROLE`]: index into `logs-*`, put KELK's templates and retention
+/// policy, and read what setup checks.
+pub fn writer_role() -> Value {
+    json!({
+        "description": "KELK: the host and Firehose index logs and put KELK's templates",
+        "cluster_permissions": [
+            "cluster_monitor",
+            "cluster_composite_ops",
+            "indices:admin/template/*",
+            "indices:admin/index_template/*",
+            "cluster:admin/component_template/*",
+            "cluster:admin/opendistro/ism/*",
+        ],
+        "index_permissions": [{
+            "index_patterns": ["logs-*"],
+            "allowed_actions": ["crud", "create_index", "indices:admin/mapping/put", "indices:monitor/*"],
+        }],
+    })
+}
+
+/// Creates (or updates) [`WRITER_ROLE`] and maps these IAM role ARNs to it, through the
+/// security plugin's API; run as the cluster's master user.
+pub fn map_writers(cluster: &Cluster, role_arns: &[String]) -> io::Result<Vec<String>> {
+    let api = "/_plugins/_security/api";
+    cluster.request(Method::Put, &format!("{api}/roles/{WRITER_ROLE}"), Some(writer_role().to_string().as_bytes()))?;
+    let mapping = json!({ "backend_roles": role_arns });
+    cluster.request(Method::Put, &format!("{api}/rolesmapping/{WRITER_ROLE}"), Some(mapping.to_string().as_bytes()))?;
+    Ok(vec![
+        format!("{api}/roles/{WRITER_ROLE}"),
+        format!("{api}/rolesmapping/{WRITER_ROLE} ← {}", role_arns.join(", ")),
+    ])
+}
+
 /// The ISM policy's id.
 pub const RETENTION_POLICY: &str = "kelk-retention";
 
@@ -83,4 +120,23 @@ fn put_retention(cluster: &Cluster, days: u32) -> io::Result<String> {
     };
     cluster.request(Method::Put, &path, Some(retention_policy(days).to_string().as_bytes()))?;
     Ok(format!("_plugins/_ism/policies/{RETENTION_POLICY}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_and_the_writer_role_cover_every_dataset() {
+        let policy = retention_policy(30);
+        assert_eq!(policy["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"], "30d");
+        let patterns = &policy["policy"]["ism_template"][0]["index_patterns"];
+        let role = writer_role();
+        let writable = role["index_permissions"][0]["index_patterns"][0].as_str().unwrap().trim_end_matches('*');
+        for (dataset, _) in DATASETS {
+            let pattern = format!("logs-{dataset}-*");
+            assert!(patterns.as_array().unwrap().contains(&json!(pattern)), "{pattern}");
+            assert!(pattern.starts_with(writable), "{pattern}");
+        }
+    }
 }

@@ -180,15 +180,10 @@ resource "aws_lambda_event_source_mapping" "objects" {
   function_response_types = ["ReportBatchItemFailures"]
 }
 
-# Index templates, ISM policies and Dashboards objects, applied once the domain exists and
-# again whenever the host package (which carries them) changes.
-resource "aws_lambda_invocation" "setup" {
-  function_name = aws_lambda_function.host.function_name
-  input         = jsonencode({ action = "setup" })
-  triggers = {
-    package = aws_lambda_function.host.source_code_hash
-  }
-}
+# Index setup is not invoked from here: on a domain with fine-grained access control the host's
+# role has no OpenSearch permissions until the master user maps it (`kelk setup --writer-role`,
+# see the README), and that same command puts the templates. `{"action":"setup"}` re-puts them
+# as the host afterwards.
 
 locals {
   # Each alarm fires on the first datapoint above zero.

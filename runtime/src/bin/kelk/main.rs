@@ -73,6 +73,11 @@ struct Setup {
     /// this file, for import in Dashboards Management → Saved objects.
     #[arg(long, value_name = "FILE", required_unless_present = "opensearch")]
     dashboards: Option<PathBuf>,
+    /// On a cluster with fine-grained access control, as its master user: create the
+    /// `kelk_writer` security role and map these IAM roles to it (the host's and Firehose's;
+    /// see `terraform output`). Repeatable; the mapping is replaced by the roles given.
+    #[arg(long, value_name = "ROLE_ARN", requires = "opensearch")]
+    writer_role: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -151,6 +156,11 @@ fn main() -> ExitCode {
 
 fn setup(args: &Setup) -> anyhow::Result<u8> {
     if let Some(cluster) = args.cluster.connect()? {
+        if !args.writer_role.is_empty() {
+            for name in kelk_runtime::setup::map_writers(&cluster, &args.writer_role)? {
+                eprintln!("put {name}");
+            }
+        }
         for name in kelk_runtime::setup::setup(&cluster, args.retention_days)? {
             eprintln!("put {name}");
         }
