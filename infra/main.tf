@@ -67,6 +67,11 @@ module "plugins" {
       plugin       = "cloudtrail"
       index_prefix = "logs-aws.cloudtrail-default"
     },
+    {
+      # Firehose delivers the documents itself, into its own index rotation.
+      delivery_stream = "${var.name}-apache"
+      plugin          = "apache"
+    },
   ]
 }
 

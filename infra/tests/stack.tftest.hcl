@@ -140,6 +140,11 @@ run "stack" {
     jsondecode(module.plugins.routing_config).plugins[r.plugin].sha256 == filesha256("tests/fixtures/placeholder")])
     error_message = "The routing config does not pin each plugin by its sha256."
   }
+  assert {
+    condition = length([for r in jsondecode(module.plugins.routing_config).routes : r
+    if try(r.delivery_stream, "") == module.firehose.stream_name && !contains(keys(r), "bucket")]) == 1
+    error_message = "The Firehose stream has no route of its own (with no object fields) in the routing config."
+  }
 }
 
 run "dashboards_cannot_be_opened_to_the_internet" {

@@ -28,13 +28,8 @@ locals {
       { key = p.key, sha256 = p.sha256 },
       contains(keys(local.precompiled), name) ? { precompiled_key = local.precompiled[name].key } : {},
     ) }
-    routes = [for r in var.routes : {
-      bucket       = r.bucket
-      key_glob     = r.key_glob
-      plugin       = r.plugin
-      index_prefix = r.index_prefix
-      options      = r.options
-    }]
+    # The host reads absent and null differently: only the fields a route has are written.
+    routes = [for r in var.routes : { for k, v in r : k => v if v != null }]
   })
 }
 

@@ -25,14 +25,19 @@ variable "precompiled_target" {
 }
 
 variable "routes" {
-  description = "Which objects each plugin parses: bucket, key glob, plugin, index prefix and plugin options."
+  description = "Which objects (bucket and key glob) or Firehose streams (delivery_stream glob) each plugin parses, with the index prefix and plugin options."
   type = list(object({
-    bucket       = string
-    key_glob     = string
-    plugin       = string
-    index_prefix = string
-    options      = optional(map(string), {})
+    bucket          = optional(string)
+    key_glob        = optional(string)
+    delivery_stream = optional(string)
+    plugin          = string
+    index_prefix    = optional(string)
+    options         = optional(map(string), {})
   }))
+  validation {
+    condition     = alltrue([for r in var.routes : (r.key_glob != null && r.bucket != null) != (r.delivery_stream != null)])
+    error_message = "A route has either bucket and key_glob, or delivery_stream."
+  }
 }
 
 variable "force_destroy" {
