@@ -164,10 +164,7 @@ pub fn ingest<'r>(
     let mut report = Report::default();
     for Input { object, .. } in inputs {
         bar.set_message(object.key.rsplit('/').next().unwrap_or_default().to_owned());
-        let failed = |error| Failed {
-            counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() },
-            error: Box::new(error),
-        };
+        let failed = Failed::at_start;
         let result = match (route(object), open(object)) {
             (None, _) => Err(failed(pipeline::IngestError::NoRoute { object: object.to_string() })),
             (_, Err(e)) => Err(failed(pipeline::IngestError::Decode { object: object.to_string(), source: e })),

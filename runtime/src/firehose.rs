@@ -27,9 +27,14 @@ pub const OK: &str = "Ok";
 pub const DROPPED: &str = "Dropped";
 pub const FAILED: &str = "ProcessingFailed";
 
+/// The batch's delivery stream, by name (the end of its ARN).
+pub fn stream_name(event: &KinesisFirehoseEvent) -> &str {
+    event.delivery_stream_arn.as_deref().and_then(|arn| arn.rsplit('/').next()).unwrap_or("firehose")
+}
+
 /// Transforms a Firehose batch with `plugin`.
 pub fn transform(plugin: &Plugin, event: &KinesisFirehoseEvent) -> KinesisFirehoseResponse {
-    let stream = event.delivery_stream_arn.as_deref().and_then(|arn| arn.rsplit('/').next()).unwrap_or("firehose");
+    let stream = stream_name(event);
     let mut budget = RESPONSE_LIMIT_BYTES;
     let records = event
         .records

@@ -177,7 +177,7 @@ impl Function {
                 Ok(json!({ "batchItemFailures": failures }))
             }
             Invocation::Firehose(batch) => {
-                let stream = batch.delivery_stream_arn.as_deref().and_then(|arn| arn.rsplit('/').next()).unwrap_or("");
+                let stream = firehose::stream_name(&batch);
                 let router = self.routes.router().ok_or_else(|| anyhow::anyhow!("no routing config is loaded"))?;
                 let routed = router.route_stream(stream).ok_or_else(|| {
                     anyhow::anyhow!("no route names delivery stream `{stream}`, and there is no `apache` plugin")
@@ -234,10 +234,7 @@ impl Function {
     }
 
     fn ingest(&mut self, object: &ObjectRef, deadline: Instant) -> Result<Counts, Failed> {
-        let failed = |error| Failed {
-            counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() },
-            error: Box::new(error),
-        };
+        let failed = Failed::at_start;
         if Instant::now() >= deadline {
             return Err(failed(IngestError::Deadline { object: object.to_string(), bytes: 0 }));
         }

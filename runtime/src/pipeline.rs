@@ -66,6 +66,13 @@ pub struct Failed {
     pub error: Box<IngestError>,
 }
 
+impl Failed {
+    /// An object that failed before any of it was read (no route, cannot be opened, too late).
+    pub fn at_start(error: IngestError) -> Self {
+        Failed { counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() }, error: Box::new(error) }
+    }
+}
+
 /// The parameters of one object's parse.
 pub struct Job<'a> {
     pub object: &'a ObjectRef,
