@@ -399,11 +399,12 @@ fn a_published_plugin_version_goes_live_without_a_restart_and_a_wrong_sha256_is_
         ("KELK_DEAD_LETTERS", "s3://flip-dead/dead-letters/"),
         ("KELK_ROUTING_CHECK_SECONDS", "0"),
     ];
-    let publish = |wasm: &[u8]| {
+    let publish = |wasm: &[u8], extra: &[&str]| {
         let path = workspace().join(format!("target/lambda-logs/apache-{}.wasm", &sha256(wasm)[..12]));
         std::fs::write(&path, wasm).unwrap();
         let out = Command::new(workspace().join("target/release/kelk-plugin"))
             .args(["publish", "--config", "s3://flip-plugins/routing.json", "--name", "apache"])
+            .args(extra)
             .arg(&path)
             .output()
             .unwrap();
@@ -413,12 +414,9 @@ fn a_published_plugin_version_goes_live_without_a_restart_and_a_wrong_sha256_is_
     let v2 = new_build(&v1, "2");
     std::fs::create_dir_all(workspace().join("target/lambda-logs")).unwrap();
 
-    // v1 published (which creates the config), then a route to it.
-    publish(&v1);
+    // v1 published with a route to it (which creates the config).
+    publish(&v1, &["--route", "s3://flip-logs/app/*"]);
     let config = uri("flip-plugins", "routing.json");
-    let mut routing: Value = serde_json::from_slice(&s3.get(&config).unwrap().bytes).unwrap();
-    routing["routes"] = json!([{ "bucket": "flip-logs", "key_glob": "app/*", "plugin": "apache", "index_prefix": "logs-apache.access-flip" }]);
-    put(&s3, "flip-plugins", "routing.json", routing.to_string().into_bytes());
 
     // Each object has one bad line: its dead letter names the plugin version that parsed it.
     let parsed_by = |host: &Emulator, key: &str| -> String {
@@ -431,13 +429,14 @@ fn a_published_plugin_version_goes_live_without_a_restart_and_a_wrong_sha256_is_
     let host = Emulator::start("flip", &settings);
     assert_eq!(parsed_by(&host, "app/1.log"), sha256(&v1));
 
-    publish(&v2);
+    publish(&v2, &["--route", "s3://flip-logs/app/*"]);
+    let mut routing: Value = serde_json::from_slice(&s3.get(&config).unwrap().bytes).unwrap();
+    assert_eq!(routing["routes"].as_array().unwrap().len(), 1, "a route given again is not added twice");
     assert_eq!(parsed_by(&host, "app/2.log"), sha256(&v2), "the running host uses the new version");
 
     // A config whose plugin is not what its sha256 says: refused, the last good one goes on.
     let v3 = new_build(&v1, "3");
     put(&s3, "flip-plugins", "plugins/apache/v3.wasm", v3);
-    routing = serde_json::from_slice(&s3.get(&config).unwrap().bytes).unwrap();
     routing["plugins"]["apache"] = json!({ "key": "plugins/apache/v3.wasm", "sha256": "0".repeat(64) });
     put(&s3, "flip-plugins", "routing.json", routing.to_string().into_bytes());
     assert_eq!(parsed_by(&host, "app/3.log"), sha256(&v2));

@@ -23,6 +23,10 @@ pub struct Args {
     /// The plugin's name in the routing config [default: the name the plugin gives itself].
     #[arg(long)]
     name: Option<String>,
+    /// Route objects to the plugin: `s3://BUCKET/KEY_GLOB` (e.g. `s3://my-logs/alb/*`), added
+    /// after the config's routes unless it is there already. Repeatable.
+    #[arg(long = "route", value_name = "S3_GLOB")]
+    routes: Vec<S3Uri>,
     /// Also upload the component precompiled for this machine's target, which the host loads
     /// instead of compiling it when its own target and wasmtime version match.
     #[arg(long)]
@@ -67,6 +71,13 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             Err(e) => return Err(e.into()),
         };
         config["plugins"][&name] = entry.clone();
+        let routes = config["routes"].as_array_mut().context("the routing config has no `routes` list")?;
+        for glob in &args.routes {
+            let route = json!({ "bucket": glob.bucket, "key_glob": glob.key, "plugin": name });
+            if !routes.contains(&route) {
+                routes.push(route);
+            }
+        }
         let body = serde_json::to_vec_pretty(&config)?;
         RoutingConfig::from_json(&body).context("the updated routing config would not be valid")?;
         match s3.put(&args.config, body, "application/json", precondition) {
