@@ -106,16 +106,20 @@ pub struct Function {
 }
 
 impl Function {
-    /// Cold start: the engine, the S3 client, the OpenSearch connection. Plugins load on the
-    /// first invocation, so a bad routing config fails invocations (retried) rather than the
-    /// sandbox's start.
+    /// Cold start: the engine, the S3 client, the OpenSearch connection, and the routing config
+    /// with its plugins. A config from S3 that cannot be loaded does not stop the start: each
+    /// invocation tries again, and fails (to be retried) while there is none.
     pub fn new(config: Config) -> anyhow::Result<Self> {
         let host = Host::new(config.limits, Some(config.cache_dir.clone()))
             .map_err(|e| anyhow::anyhow!("cannot start the plugin engine: {e:#}"))?;
         let s3 = S3::from_env()?;
         let routes = match &config.routing {
             RoutingSource::S3(uri) => {
-                Routes::Store(PluginStore::new(s3.clone(), uri.clone(), config.routing_check_every))
+                let mut store = PluginStore::new(s3.clone(), uri.clone(), config.routing_check_every);
+                if let Err(error) = store.refresh(&host) {
+                    tracing::error!(%error, "routing config refused at cold start");
+                }
+                Routes::Store(store)
             }
             RoutingSource::Local(path) => Routes::Local(Router::load_local(&host, path)?),
         };
