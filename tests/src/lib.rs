@@ -3,10 +3,12 @@
 
 pub mod generate;
 
+use kelk_runtime::cluster::Cluster;
 use kelk_runtime::document::ObjectRef;
 use kelk_runtime::pipeline::{self, Counts, Failed, Job};
 use kelk_runtime::sink::{DeadLetter, Document, Sink};
 use kelk_runtime::{Host, Limits, Plugin};
+use opensearch::http::Method;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
@@ -157,4 +159,41 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).expect("in memory");
     e.finish().expect("in memory")
+}
+
+/// An Apache combined-format line (the httpd docs' example).
+pub const APACHE_LINE: &str = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
+
+/// A Firehose data-transformation event of the stream `kelk-apache`, records as (id, data).
+pub fn firehose_event<D: AsRef<[u8]>>(records: &[(&str, D)]) -> serde_json::Value {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    serde_json::json!({
+        "invocationId": "11111111-2222-3333-4444-555555555555",
+        "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/kelk-apache",
+        "region": "us-east-1",
+        "records": records.iter().map(|(id, data)| serde_json::json!({
+            "recordId": id, "approximateArrivalTimestamp": 1_700_000_000_000u64, "data": b64.encode(data),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A Firehose response's (recordId, result) pairs, in order.
+pub fn firehose_results(response: &serde_json::Value) -> Vec<(&str, &str)> {
+    let records = response["records"].as_array().expect("a Firehose response has records");
+    records.iter().map(|r| (r["recordId"].as_str().unwrap(), r["result"].as_str().unwrap())).collect()
+}
+
+/// The documents in the indices matching `pattern`, refreshed first.
+pub fn index_count(cluster: &Cluster, pattern: &str) -> u64 {
+    cluster.request(Method::Post, &format!("/{pattern}/_refresh"), None).unwrap();
+    cluster.request(Method::Get, &format!("/{pattern}/_count"), None).unwrap().unwrap()["count"].as_u64().unwrap()
+}
+
+/// How `field` is mapped in the first index matching `pattern`.
+pub fn field_type(cluster: &Cluster, pattern: &str, field: &str) -> String {
+    let answer = cluster.request(Method::Get, &format!("/{pattern}/_mapping/field/{field}"), None).unwrap().unwrap();
+    let (_, index) = answer.as_object().unwrap().iter().next().unwrap_or_else(|| panic!("no index matches {pattern}"));
+    let mapping = &index["mappings"][field]["mapping"];
+    mapping.as_object().unwrap().values().next().unwrap()["type"].as_str().unwrap().to_owned()
 }

@@ -3,26 +3,12 @@
 //! response kept inside Firehose's 6 MB limit.
 
 use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
-use base64::Engine;
 use kelk_runtime::firehose::{self, RESPONSE_LIMIT_BYTES};
-use kelk_tests::{host, load};
-use serde_json::{Value, json};
+use kelk_tests::{APACHE_LINE, firehose_event, firehose_results, host, load};
+use serde_json::Value;
 
-const LINE: &str = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
-
-fn event(records: &[(&str, Vec<u8>)]) -> KinesisFirehoseEvent {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    serde_json::from_value(json!({
-        "invocationId": "11111111-2222-3333-4444-555555555555",
-        "deliveryStreamArn": "arn:aws:firehose:eu-west-1:123456789012:deliverystream/kelk-apache",
-        "region": "eu-west-1",
-        "records": records.iter().map(|(id, data)| json!({
-            "recordId": id,
-            "approximateArrivalTimestamp": 1_700_000_000_000u64,
-            "data": b64.encode(data),
-        })).collect::<Vec<_>>(),
-    }))
-    .unwrap()
+fn event<D: AsRef<[u8]>>(records: &[(&str, D)]) -> KinesisFirehoseEvent {
+    serde_json::from_value(firehose_event(records)).unwrap()
 }
 
 #[test]
@@ -30,23 +16,17 @@ fn each_record_gets_its_own_result() {
     let host = host();
     let apache = load(&host, "kelk-parser-apache");
     let records = [
-        ("good", format!("{LINE}\n").into_bytes()),
-        ("crlf-no-newline", format!("{LINE}\r").into_bytes()),
+        ("good", format!("{APACHE_LINE}\n").into_bytes()),
+        ("crlf-no-newline", format!("{APACHE_LINE}\r").into_bytes()),
         ("bad", b"not an access log line\n".to_vec()),
-        ("two-lines", format!("{LINE}\n{LINE}\n").into_bytes()),
+        ("two-lines", format!("{APACHE_LINE}\n{APACHE_LINE}\n").into_bytes()),
         ("blank", b"\n".to_vec()),
         ("garbage-bytes", vec![0xff, 0xfe, b'\n']),
     ];
     let response = firehose::transform(&apache, &event(&records));
     let json: Value = serde_json::to_value(&response).unwrap();
-    let results: Vec<(&str, &str)> = json["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["recordId"].as_str().unwrap(), r["result"].as_str().unwrap()))
-        .collect();
     assert_eq!(
-        results,
+        firehose_results(&json),
         [
             ("good", "Ok"),
             ("crlf-no-newline", "Ok"),
@@ -72,8 +52,8 @@ fn the_response_stays_under_firehose_limit() {
     let apache = load(&host, "kelk-parser-apache");
     // 3 MB of input makes far more than 6 MB of base64 documents.
     let records: Vec<(String, Vec<u8>)> =
-        (0..16_000).map(|i| (format!("r{i}"), format!("{LINE}\n").into_bytes())).collect();
-    let borrowed: Vec<(&str, Vec<u8>)> = records.iter().map(|(id, d)| (id.as_str(), d.clone())).collect();
+        (0..16_000).map(|i| (format!("r{i}"), format!("{APACHE_LINE}\n").into_bytes())).collect();
+    let borrowed: Vec<(&str, &[u8])> = records.iter().map(|(id, d)| (id.as_str(), &d[..])).collect();
     let response = firehose::transform(&apache, &event(&borrowed));
     assert_eq!(response.records.len(), records.len(), "every record is answered");
     let size = serde_json::to_vec(&response).unwrap().len();

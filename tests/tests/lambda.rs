@@ -7,7 +7,9 @@
 use base64::Engine;
 use kelk_runtime::cluster::{Auth, Cluster};
 use kelk_runtime::s3::{Precondition, S3, S3Uri};
-use kelk_tests::{gzip, parse_file, plugin_wasm, workspace};
+use kelk_tests::{
+    APACHE_LINE, field_type, firehose_event, firehose_results, gzip, index_count, parse_file, plugin_wasm, workspace,
+};
 use opensearch::http::Method;
 use serde_json::{Value, json};
 use std::io::Write;
@@ -185,18 +187,6 @@ fn eventbridge(bucket: &str, key: &str) -> Value {
     })
 }
 
-fn count(cluster: &Cluster, pattern: &str) -> u64 {
-    cluster.request(Method::Post, &format!("/{pattern}/_refresh"), None).unwrap();
-    cluster.request(Method::Get, &format!("/{pattern}/_count"), None).unwrap().unwrap()["count"].as_u64().unwrap()
-}
-
-fn field_type(cluster: &Cluster, pattern: &str, field: &str) -> String {
-    let answer = cluster.request(Method::Get, &format!("/{pattern}/_mapping/field/{field}"), None).unwrap().unwrap();
-    let (_, index) = answer.as_object().unwrap().iter().next().unwrap_or_else(|| panic!("no index matches {pattern}"));
-    let mapping = &index["mappings"][field]["mapping"];
-    mapping.as_object().unwrap().values().next().unwrap()["type"].as_str().unwrap().to_owned()
-}
-
 /// Every dead letter under a prefix.
 fn dead_letters(s3: &S3, prefix: &S3Uri) -> Vec<Value> {
     s3.list(prefix)
@@ -299,7 +289,7 @@ fn s3_sqs_and_eventbridge_events_index_every_line_once() {
         let mut rejected = 0;
         for (index_prefix, counts) in &expected {
             assert_eq!(
-                count(&cluster, &format!("{index_prefix}-*")),
+                index_count(&cluster, &format!("{index_prefix}-*")),
                 counts.documents,
                 "{index_prefix}, round {round}"
             );
@@ -350,38 +340,23 @@ fn a_firehose_batch_gets_a_result_per_record() {
         json!({ "version": 1, "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha } }, "routes": [] });
     put(&s3, "firehose-plugins", "routing.json", config.to_string().into_bytes());
 
-    let line = r#"127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)""#;
-    let b64 = base64::engine::general_purpose::STANDARD;
     let records = [
-        ("good", format!("{line}\n")),
+        ("good", format!("{APACHE_LINE}\n")),
         ("bad", "not an access log line\n".to_owned()),
         ("blank", "\n".to_owned()),
-        ("two-lines", format!("{line}\n{line}\n")),
+        ("two-lines", format!("{APACHE_LINE}\n{APACHE_LINE}\n")),
     ];
-    let event = json!({
-        "invocationId": "11111111-2222-3333-4444-555555555555",
-        "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/kelk-apache",
-        "region": "us-east-1",
-        "records": records.iter().map(|(id, data)| json!({
-            "recordId": id, "approximateArrivalTimestamp": 1_700_000_000_000u64, "data": b64.encode(data),
-        })).collect::<Vec<_>>(),
-    });
 
     let host = Emulator::start(
         "firehose",
         &s3_settings("s3://firehose-plugins/routing.json", "s3://firehose-dead/dead-letters/"),
     );
-    let answer = host.invoke(&event).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
-    let results: Vec<(&str, &str)> = answer["records"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| (r["recordId"].as_str().unwrap(), r["result"].as_str().unwrap()))
-        .collect();
+    let answer = host.invoke(&firehose_event(&records)).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
     assert_eq!(
-        results,
+        firehose_results(&answer),
         [("good", "Ok"), ("bad", "ProcessingFailed"), ("blank", "Dropped"), ("two-lines", "ProcessingFailed")]
     );
+    let b64 = base64::engine::general_purpose::STANDARD;
     let document: Value =
         serde_json::from_slice(&b64.decode(answer["records"][0]["data"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(document["source"]["ip"], "127.0.0.1");
@@ -478,7 +453,7 @@ fn kelk_ingest_takes_s3_uris_and_prefixes() {
     let summary = String::from_utf8_lossy(&run.stderr);
     assert!(summary.contains(&format!("from 3 file(s): {} documents", 3 * counts.documents)), "{summary}");
     // The three objects are three sources: their documents have ids of their own.
-    assert_eq!(count(&cluster, "logs-apache.access-cli-*"), 3 * counts.documents);
+    assert_eq!(index_count(&cluster, "logs-apache.access-cli-*"), 3 * counts.documents);
 
     let missing = kelk(&["s3://cli-logs/web/nothing.log"]);
     assert_eq!(missing.status.code(), Some(3));

@@ -7,7 +7,7 @@ use kelk_runtime::cluster::{Auth, Cluster};
 use kelk_runtime::document::ObjectRef;
 use kelk_runtime::pipeline::{self, Job};
 use kelk_runtime::sink::{DeadLetter, Document, OpenSearch, Sink};
-use kelk_tests::{host, load, workspace};
+use kelk_tests::{field_type, host, index_count, load, workspace};
 use opensearch::http::Method;
 use std::sync::{Arc, Mutex};
 
@@ -38,18 +38,6 @@ impl Sink for Letters {
 /// Removes what an earlier run of the same test left (the test's own indices only).
 fn fresh(cluster: &Cluster, pattern: &str) {
     cluster.request(Method::Delete, &format!("/{pattern}"), None).unwrap();
-}
-
-fn count(cluster: &Cluster, pattern: &str) -> u64 {
-    cluster.request(Method::Post, &format!("/{pattern}/_refresh"), None).unwrap();
-    cluster.request(Method::Get, &format!("/{pattern}/_count"), None).unwrap().unwrap()["count"].as_u64().unwrap()
-}
-
-fn field_type(cluster: &Cluster, pattern: &str, field: &str) -> String {
-    let answer = cluster.request(Method::Get, &format!("/{pattern}/_mapping/field/{field}"), None).unwrap().unwrap();
-    let (_, index) = answer.as_object().unwrap().iter().next().unwrap_or_else(|| panic!("no index matches {pattern}"));
-    let mapping = &index["mappings"][field]["mapping"];
-    mapping.as_object().unwrap().values().next().unwrap()["type"].as_str().unwrap().to_owned()
 }
 
 #[test]
@@ -109,7 +97,7 @@ fn every_format_is_indexed_once_with_its_mappings() {
     let cluster = self::cluster();
     for (prefix, documents) in expected {
         assert_eq!(
-            count(&cluster, &format!("{prefix}-*")),
+            index_count(&cluster, &format!("{prefix}-*")),
             documents,
             "{prefix}: one document per event, no duplicates"
         );
