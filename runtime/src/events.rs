@@ -43,7 +43,10 @@ pub fn classify(event: &Value) -> Result<Invocation, UnknownEvent> {
             .map_or_else(|| "not an object".into(), |o| o.keys().cloned().collect::<Vec<_>>().join(", ")),
     };
     if event.get("deliveryStreamArn").is_some() && event.get("records").is_some() {
-        return serde_json::from_value(event.clone()).map(|e| Invocation::Firehose(Box::new(e))).map_err(|_| unknown());
+        // Deserialized from the borrowed tree: a batch can be megabytes.
+        return serde::Deserialize::deserialize(event)
+            .map(|e| Invocation::Firehose(Box::new(e)))
+            .map_err(|_| unknown());
     }
     if event["source"] == "aws.s3" && event["detail-type"] == "Object Created" {
         return eventbridge_object(&event["detail"]).map(|o| Invocation::Objects(vec![o])).ok_or_else(unknown);

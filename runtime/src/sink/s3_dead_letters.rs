@@ -18,21 +18,15 @@ pub struct S3DeadLetters {
     object: Option<ObjectRef>,
     part: u32,
     lines: Vec<u8>,
-    written: u64,
 }
 
 impl S3DeadLetters {
     pub fn new(s3: S3, prefix: S3Uri) -> Self {
-        S3DeadLetters { s3, prefix, object: None, part: 0, lines: Vec::new(), written: 0 }
-    }
-
-    /// Dead letters written to S3 so far.
-    pub fn written(&self) -> u64 {
-        self.written
+        S3DeadLetters { s3, prefix, object: None, part: 0, lines: Vec::new() }
     }
 
     /// The key of an object's part.
-    pub fn part_uri(prefix: &S3Uri, object: &ObjectRef, part: u32) -> S3Uri {
+    fn part_uri(prefix: &S3Uri, object: &ObjectRef, part: u32) -> S3Uri {
         let version = object.version_id.as_deref().unwrap_or("null");
         let key = format!("{}{}/{}/{version}/part-{part:05}.ndjson", prefix.key, object.bucket, object.key);
         S3Uri { bucket: prefix.bucket.clone(), key }
@@ -44,9 +38,7 @@ impl S3DeadLetters {
             return Ok(());
         }
         let uri = Self::part_uri(&self.prefix, object, self.part);
-        let lines = std::mem::take(&mut self.lines);
-        self.written += lines.iter().filter(|&&b| b == b'\n').count() as u64;
-        self.s3.put(&uri, lines, "application/x-ndjson", Precondition::None)?;
+        self.s3.put(&uri, std::mem::take(&mut self.lines), "application/x-ndjson", Precondition::None)?;
         self.part += 1;
         Ok(())
     }
