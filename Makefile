@@ -14,7 +14,8 @@ demo: host
 		$$(ls parsers/*/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$')
 	@ls out
 
-# The tools, the Lambda host and the four plugins (target/wasm32-wasip2/release/*.wasm).
+# The tools (with the four plugins built in), the Lambda host, and the four plugins as
+# components (target/wasm32-wasip2/release/*.wasm).
 host: toolchain
 	cargo build --release --bin kelk --bin kelk-plugin --bin kelk-lambda
 	@for parser in $(PARSERS); do ./target/release/kelk-plugin build parsers/$$parser | tail -n 1 || exit 1; done
@@ -23,7 +24,7 @@ host: toolchain
 package: toolchain
 	runtime/package-lambda arm64
 
-# Formatting, lints, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
+# Formatting, lints, that the SDK and the sandbox package on their own, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
 # host end to end), then the offline Terraform checks (fmt, validate, terraform test with a
 # mocked provider, checkov). Real servers run for the tests and are stopped after them:
 # OpenSearch (tests/servers/opensearch), an S3 server (tests/servers/s3), and the Lambda
@@ -34,7 +35,8 @@ TEST_SERVERS := KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 KELK_TEST_S3=http://1
 test: toolchain
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
-	cargo build --release --tests --bins
+	cargo package --quiet --no-verify --allow-dirty -p kelk-parser-sdk -p kelk-sandbox
+	cargo build --release --tests --bins --examples
 	tests/servers/opensearch start
 	tests/servers/s3 start
 	$(TEST_SERVERS) KELK_TEST_LAMBDA_EMULATOR=$$(tests/servers/lambda-emulator) cargo test --release; \

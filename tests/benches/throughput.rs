@@ -6,11 +6,11 @@
 //! default) and `KELK_BENCH_RUNS` how many runs the best is taken of (3).
 
 use kelk_parser_sdk::{Batch, Lines, Parser, SourceContext as GuestContext};
-use kelk_runtime::decode::CHUNK_BYTES;
-use kelk_runtime::document::ObjectRef;
+use kelk_runtime::pipeline::decode::CHUNK_BYTES;
 use kelk_runtime::pipeline::{self, Job};
-use kelk_runtime::session::SourceContext;
-use kelk_runtime::sink::{DeadLetter, Document, Sink};
+use kelk_runtime::sandbox::{Sandbox, SourceContext};
+use kelk_runtime::sink::{DeadLetter, DeadLetters, Document, Sink, SinkError};
+use kelk_runtime::source::{ObjectRef, SourceRef};
 use kelk_tests::generate::Log;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -31,24 +31,25 @@ fn best(runs: u64, mut f: impl FnMut() -> u64) -> (Duration, u64) {
     (fastest, count)
 }
 
+/// Takes everything and keeps nothing: the pipeline's own cost, without a destination's.
 struct Null;
 
 impl Sink for Null {
-    fn document(&mut self, doc: &Document) -> std::io::Result<()> {
+    fn document(&mut self, doc: &Document, _: &mut dyn DeadLetters) -> Result<(), SinkError> {
         std::hint::black_box(doc);
         Ok(())
     }
-    fn dead_letter(&mut self, letter: &DeadLetter) -> std::io::Result<()> {
+}
+
+impl DeadLetters for Null {
+    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
         std::hint::black_box(letter);
-        Ok(())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
 }
 
 /// Benchmarks one format whose native parser is `P` and whose plugin is `package`.
-fn bench<P: Parser>(name: &str, package: &str, mut log: Log, host: &kelk_runtime::Host) {
+fn bench<P: Parser>(name: &str, package: &str, mut log: Log, sandbox: &Sandbox) {
     let runs = env("KELK_BENCH_RUNS", 3);
     let mut corpus = Vec::new();
     log.read_to_end(&mut corpus).unwrap();
@@ -72,11 +73,11 @@ fn bench<P: Parser>(name: &str, package: &str, mut log: Log, host: &kelk_runtime
         docs + batch.documents.len() as u64
     }));
 
-    let plugin = kelk_tests::load(host, package);
+    let plugin = kelk_tests::load(sandbox, package);
     let ctx =
         SourceContext { bucket: "b".into(), key: "k".into(), version_id: None, log_type: name.into(), options: vec![] };
     let wasm = rate(best(runs, || {
-        let mut session = plugin.session(&ctx).unwrap();
+        let mut session = plugin.session(&ctx, "k").unwrap();
         let mut docs = 0;
         for chunk in corpus.chunks(CHUNK_BYTES) {
             docs += std::hint::black_box(session.push(chunk).unwrap()).documents.len() as u64;
@@ -84,9 +85,10 @@ fn bench<P: Parser>(name: &str, package: &str, mut log: Log, host: &kelk_runtime
         docs + session.finish().unwrap().documents.len() as u64
     }));
 
-    let object = ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None };
-    let job = Job { object: &object, log_type: name, options: &[], index_prefix: None, stop: Default::default() };
-    let pipeline = rate(best(runs, || pipeline::ingest(&plugin, &job, &corpus[..], &mut Null).unwrap().documents));
+    let source = SourceRef::Object(ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None });
+    let job = Job { source: &source, options: &[], index_prefix: None, stop: Default::default() };
+    let pipeline =
+        rate(best(runs, || pipeline::ingest(&plugin, &job, &corpus[..], &mut Null, &mut Null).unwrap().documents));
 
     println!(
         "{name:<11} {mb:6.1} MB {records:>8} records | native {native:6.1} MB/s | wasm {wasm:6.1} MB/s ({:.2} of native) | wasm + pipeline {pipeline:6.1} MB/s",
@@ -99,27 +101,27 @@ fn main() {
     let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
     println!("{CHUNK_BYTES}-byte chunks, best of {} runs, one core", env("KELK_BENCH_RUNS", 3));
-    let host = kelk_tests::host();
+    let sandbox = kelk_tests::sandbox();
     if wanted("alb") {
-        bench::<Lines<kelk_parser_alb::Alb>>("alb", "kelk-parser-alb", Log::alb(1, bytes), &host);
+        bench::<Lines<kelk_parser_alb::Alb>>("alb", "kelk-parser-alb", Log::alb(1, bytes), &sandbox);
     }
     if wanted("cloudfront") {
         bench::<Lines<kelk_parser_cloudfront::CloudFront>>(
             "cloudfront",
             "kelk-parser-cloudfront",
             Log::cloudfront(2, bytes),
-            &host,
+            &sandbox,
         );
     }
     if wanted("apache") {
-        bench::<Lines<kelk_parser_apache::Apache>>("apache", "kelk-parser-apache", Log::apache(3, bytes), &host);
+        bench::<Lines<kelk_parser_apache::Apache>>("apache", "kelk-parser-apache", Log::apache(3, bytes), &sandbox);
     }
     if wanted("cloudtrail") {
         bench::<kelk_parser_cloudtrail::CloudTrail>(
             "cloudtrail",
             "kelk-parser-cloudtrail",
             Log::cloudtrail(4, bytes),
-            &host,
+            &sandbox,
         );
     }
 }

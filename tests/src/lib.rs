@@ -1,13 +1,14 @@
 //! Helpers for KELK's integration tests and benchmarks: plugins built to real components,
-//! the shared sample corpus, a sink that collects, and generated logs.
+//! the shared sample corpus, what a run made as JSON, and generated logs.
 
 pub mod generate;
 
-use kelk_runtime::cluster::Cluster;
-use kelk_runtime::document::ObjectRef;
+use kelk_runtime::aws::Aws;
+use kelk_runtime::opensearch::Cluster;
 use kelk_runtime::pipeline::{self, Counts, Failed, Job};
-use kelk_runtime::sink::{DeadLetter, Document, Sink};
-use kelk_runtime::{Host, Limits, Plugin};
+use kelk_runtime::sandbox::{Limits, Plugin, Sandbox};
+use kelk_runtime::sink::Memory;
+use kelk_runtime::source::{ObjectRef, SourceRef};
 use opensearch::http::Method;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,22 +46,28 @@ pub fn plugin_wasm(package: &str) -> PathBuf {
     target_dir.join("wasm32-wasip2/release").join(format!("{}.wasm", package.replace('-', "_")))
 }
 
-/// A host with default limits.
-pub fn host() -> Host {
-    host_with(Limits::default())
+/// AWS (S3, SigV4) and OpenSearch clients' runtime: one per test process, as in the tools.
+pub fn aws() -> Aws {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    Aws::new(RUNTIME.get_or_init(|| kelk_runtime::runtime().expect("a tokio runtime")).handle().clone())
 }
 
-/// A host whose compiled plugins are cached beside the test plugins' build.
-pub fn host_with(limits: Limits) -> Host {
-    Host::new(limits, Some(workspace().join("target/plugins/cache"))).expect("engine starts")
+/// A sandbox with default limits.
+pub fn sandbox() -> Sandbox {
+    sandbox_with(Limits::default())
 }
 
-/// Loads a workspace plugin package into `host`.
-pub fn load(host: &Host, package: &str) -> Plugin {
-    host.load_file(&plugin_wasm(package)).unwrap_or_else(|e| panic!("{e}"))
+/// A sandbox whose compiled plugins are cached beside the test plugins' build.
+pub fn sandbox_with(limits: Limits) -> Sandbox {
+    Sandbox::new(limits, Some(workspace().join("target/plugins/cache"))).expect("engine starts")
 }
 
-/// A sink that keeps everything in memory.
+/// Loads a workspace plugin package into `sandbox`.
+pub fn load(sandbox: &Sandbox, package: &str) -> Plugin {
+    sandbox.load_file(&plugin_wasm(package)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// What a run made (a [`Memory`] sink's contents), documents as JSON.
 #[derive(Debug, Default)]
 pub struct Collect {
     pub documents: Vec<Collected>,
@@ -76,45 +83,47 @@ pub struct Collected {
     pub source: serde_json::Value,
 }
 
-impl Sink for Collect {
-    fn document(&mut self, doc: &Document) -> std::io::Result<()> {
-        let source = serde_json::from_slice(doc.source).map_err(std::io::Error::other)?;
-        self.documents.push(Collected {
-            index: doc.index.into(),
-            id: doc.id.into(),
-            record_number: doc.record_number,
-            source,
-        });
-        Ok(())
-    }
-
-    fn dead_letter(&mut self, letter: &DeadLetter) -> std::io::Result<()> {
-        self.dead_letters.push((letter.record_number, letter.reason.into()));
-        Ok(())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+impl From<Memory> for Collect {
+    fn from(made: Memory) -> Self {
+        Collect {
+            documents: made
+                .documents
+                .into_iter()
+                .map(|d| Collected { source: d.json(), index: d.index, id: d.id, record_number: d.record_number })
+                .collect(),
+            dead_letters: made.dead_letters.into_iter().map(|l| (l.record_number, l.reason)).collect(),
+        }
     }
 }
 
-/// Runs one object through the pipeline into a fresh [`Collect`].
+/// Runs one input through the pipeline into a [`Memory`] sink.
+pub fn ingest_source(
+    plugin: &Plugin,
+    source: &SourceRef,
+    options: &[(String, String)],
+    stop: pipeline::Stop,
+    input: &[u8],
+) -> (Result<Counts, Failed>, Collect) {
+    let mut made = Memory::default();
+    let job = Job { source, options, index_prefix: None, stop };
+    let result = pipeline::ingest(plugin, &job, input, &mut made.documents, &mut made.dead_letters);
+    (result, made.into())
+}
+
+/// Runs one object through the pipeline.
 pub fn ingest(
     plugin: &Plugin,
     object: &ObjectRef,
     options: &[(String, String)],
     input: &[u8],
 ) -> (Result<Counts, Failed>, Collect) {
-    let mut sink = Collect::default();
-    let job = Job { object, log_type: &plugin.info.name, options, index_prefix: None, stop: Default::default() };
-    let result = pipeline::ingest(plugin, &job, input, &mut sink);
-    (result, sink)
+    ingest_source(plugin, &SourceRef::Object(object.clone()), options, Default::default(), input)
 }
 
 /// Runs a file through a workspace plugin (as a local object); panics if the object fails.
 pub fn parse_file(package: &str, path: &Path) -> (Counts, Collect) {
-    let host = host();
-    let plugin = load(&host, package);
+    let sandbox = sandbox();
+    let plugin = load(&sandbox, package);
     let (result, sink) = ingest(&plugin, &ObjectRef::local(path), &[], &std::fs::read(path).expect("readable"));
     (result.unwrap_or_else(|f| panic!("{}: {}", path.display(), f.error)), sink)
 }
@@ -128,7 +137,7 @@ pub fn object(key: &str) -> ObjectRef {
 pub fn decompressed(path: &Path) -> Vec<u8> {
     let raw = std::fs::read(path).expect("readable");
     let mut out = Vec::new();
-    std::io::Read::read_to_end(&mut kelk_runtime::decode::decompressed(&raw[..]).expect("decodes"), &mut out)
+    std::io::Read::read_to_end(&mut kelk_runtime::pipeline::decode::decompressed(&raw[..]).expect("decodes"), &mut out)
         .expect("decodes");
     out
 }

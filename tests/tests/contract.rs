@@ -3,9 +3,8 @@
 
 use kelk_parser_alb::Alb;
 use kelk_parser_sdk::{Lines, SourceContext as GuestContext};
-use kelk_runtime::plugin::{Batch, CONTRACT_VERSION};
-use kelk_runtime::session::SourceContext;
-use kelk_tests::{corpus, host, load, workspace};
+use kelk_runtime::sandbox::{Batch, CONTRACT_VERSION, Plugin, SourceContext};
+use kelk_tests::{corpus, load, sandbox, workspace};
 
 /// Everything a batch says, in a form both sides can be compared in.
 #[derive(Debug, Default, PartialEq)]
@@ -66,8 +65,8 @@ fn context() -> SourceContext {
 }
 
 /// Pushes `chunks` into a fresh session of `plugin` and collects what comes back.
-fn through_wasm(plugin: &kelk_runtime::Plugin, chunks: &[&[u8]]) -> Outcome {
-    let mut session = plugin.session(&context()).unwrap();
+fn through_wasm(plugin: &Plugin, chunks: &[&[u8]]) -> Outcome {
+    let mut session = plugin.session(&context(), "sample").unwrap();
     let mut outcome = Outcome::default();
     for chunk in chunks {
         outcome.add_wasm(session.push(chunk).unwrap());
@@ -96,8 +95,8 @@ fn versions_agree() {
 
 #[test]
 fn info_round_trips() {
-    let host = host();
-    let alb = load(&host, "kelk-parser-alb");
+    let sandbox = sandbox();
+    let alb = load(&sandbox, "kelk-parser-alb");
     assert_eq!(alb.info.name, "alb");
     assert_eq!(alb.info.contract_version, CONTRACT_VERSION);
     assert_eq!(alb.info.dataset, "aws.elb_logs");
@@ -108,8 +107,8 @@ fn info_round_trips() {
 
 #[test]
 fn wasm_and_native_give_identical_batches() {
-    let host = host();
-    let alb = load(&host, "kelk-parser-alb");
+    let sandbox = sandbox();
+    let alb = load(&sandbox, "kelk-parser-alb");
     let mut inputs = vec![edge_sample()];
     for entry in std::fs::read_dir(corpus("alb")).unwrap() {
         let path = entry.unwrap().path();
@@ -126,8 +125,8 @@ fn wasm_and_native_give_identical_batches() {
 
 #[test]
 fn a_cut_at_every_byte_gives_identical_output() {
-    let host = host();
-    let alb = load(&host, "kelk-parser-alb");
+    let sandbox = sandbox();
+    let alb = load(&sandbox, "kelk-parser-alb");
     let sample = edge_sample();
     let whole = through_wasm(&alb, &[&sample]);
     assert!(whole.documents.len() >= 3 && whole.rejections.len() == 1 && whole.skipped == 2, "{whole:?}");

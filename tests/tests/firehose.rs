@@ -3,8 +3,8 @@
 //! response kept inside Firehose's 6 MB limit.
 
 use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
-use kelk_runtime::firehose::{self, RESPONSE_LIMIT_BYTES};
-use kelk_tests::{APACHE_LINE, firehose_event, firehose_results, host, load};
+use kelk_lambda::sources::firehose::{self, RESPONSE_LIMIT_BYTES};
+use kelk_tests::{APACHE_LINE, firehose_event, firehose_results, load, sandbox};
 use serde_json::Value;
 
 fn event<D: AsRef<[u8]>>(records: &[(&str, D)]) -> KinesisFirehoseEvent {
@@ -13,8 +13,8 @@ fn event<D: AsRef<[u8]>>(records: &[(&str, D)]) -> KinesisFirehoseEvent {
 
 #[test]
 fn each_record_gets_its_own_result() {
-    let host = host();
-    let apache = load(&host, "kelk-parser-apache");
+    let sandbox = sandbox();
+    let apache = load(&sandbox, "kelk-parser-apache");
     let records = [
         ("good", format!("{APACHE_LINE}\n").into_bytes()),
         ("crlf-no-newline", format!("{APACHE_LINE}\r").into_bytes()),
@@ -48,8 +48,8 @@ fn each_record_gets_its_own_result() {
 
 #[test]
 fn the_response_stays_under_firehose_limit() {
-    let host = host();
-    let apache = load(&host, "kelk-parser-apache");
+    let sandbox = sandbox();
+    let apache = load(&sandbox, "kelk-parser-apache");
     // 3 MB of input makes far more than 6 MB of base64 documents.
     let records: Vec<(String, Vec<u8>)> =
         (0..16_000).map(|i| (format!("r{i}"), format!("{APACHE_LINE}\n").into_bytes())).collect();

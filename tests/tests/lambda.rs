@@ -5,8 +5,8 @@
 //! the S3 client reads.
 
 use base64::Engine;
-use kelk_runtime::cluster::{Auth, Cluster};
-use kelk_runtime::s3::{Precondition, S3, S3Uri};
+use kelk_runtime::aws::s3::{Precondition, S3, S3Uri};
+use kelk_runtime::opensearch::{Auth, Cluster};
 use kelk_tests::{
     APACHE_LINE, field_type, firehose_event, firehose_results, gzip, index_count, parse_file, plugin_wasm, workspace,
 };
@@ -24,11 +24,11 @@ fn env(name: &str) -> String {
 
 fn s3() -> S3 {
     env("KELK_TEST_S3");
-    S3::from_env().unwrap()
+    S3::new(&kelk_tests::aws())
 }
 
 fn cluster() -> Cluster {
-    Cluster::connect(&env("KELK_TEST_OPENSEARCH"), Auth::None).unwrap()
+    Cluster::connect(&env("KELK_TEST_OPENSEARCH"), Auth::None, &kelk_tests::aws()).unwrap()
 }
 
 fn uri(bucket: &str, key: &str) -> S3Uri {

@@ -1,21 +1,19 @@
 //! An object stops early, with a clear error, when it decompresses past the size limit (a gzip
 //! bomb) or when the deadline comes; what was parsed before stays, under the same ids.
 
-use kelk_runtime::pipeline::{self, IngestError, Job, Stop};
+use kelk_runtime::pipeline::{self, IngestError, Stop};
+use kelk_runtime::source::SourceRef;
 use kelk_tests::generate::Log;
-use kelk_tests::{Collect, gzip, host, load, object};
+use kelk_tests::{Collect, gzip, ingest_source, load, object, sandbox};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 /// Parses `input` with the ALB plugin; `stop` is made once the plugin is loaded.
 fn run(input: &[u8], stop: impl FnOnce() -> Stop) -> (Result<pipeline::Counts, pipeline::Failed>, Collect) {
-    let host = host();
-    let alb = load(&host, "kelk-parser-alb");
+    let sandbox = sandbox();
+    let alb = load(&sandbox, "kelk-parser-alb");
     let stop = stop();
-    let object = object("big.log.gz");
-    let job = Job { object: &object, log_type: "alb", options: &[], index_prefix: None, stop };
-    let mut sink = Collect::default();
-    (pipeline::ingest(&alb, &job, input, &mut sink), sink)
+    ingest_source(&alb, &SourceRef::Object(object("big.log.gz")), &[], stop, input)
 }
 
 #[test]
@@ -59,19 +57,13 @@ fn the_deadline_stops_taking_chunks() {
 
 #[test]
 fn the_deadline_cuts_a_running_plugin_short() {
-    let host = host();
-    let rogue = load(&host, "kelk-test-plugin-rogue");
-    let object = object("spin.log");
+    let sandbox = sandbox();
+    let rogue = load(&sandbox, "kelk-test-plugin-rogue");
     let options = [("behaviour".to_owned(), "spin".to_owned())];
     let started = Instant::now();
-    let job = Job {
-        object: &object,
-        log_type: "rogue",
-        options: &options,
-        index_prefix: None,
-        stop: Stop { deadline: Some(Instant::now() + Duration::from_millis(200)), ..Stop::default() },
-    };
-    let failed = pipeline::ingest(&rogue, &job, &b"x\n"[..], &mut Collect::default()).expect_err("the plugin spins");
+    let stop = Stop { deadline: Some(Instant::now() + Duration::from_millis(200)), ..Stop::default() };
+    let (result, _) = ingest_source(&rogue, &SourceRef::Object(object("spin.log")), &options, stop, b"x\n");
+    let failed = result.expect_err("the plugin spins");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "stopped at the deadline, not the 5 s call timeout: {:?}",

@@ -1,15 +1,15 @@
 //! Memory does not grow with the size of the input: the plugin's linear memory peaks at the
 //! same size for a 4 MB object and one 16 times larger.
 
-use kelk_runtime::decode::{CHUNK_BYTES, next_chunk};
-use kelk_runtime::session::SourceContext;
+use kelk_runtime::pipeline::decode::{CHUNK_BYTES, next_chunk};
+use kelk_runtime::sandbox::SourceContext;
 use kelk_tests::generate::Log;
-use kelk_tests::{host, load};
+use kelk_tests::{load, sandbox};
 
 /// Streams `bytes` of generated ALB log through a session; returns (documents, peak memory).
 fn run(bytes: u64) -> (u64, usize) {
-    let host = host();
-    let alb = load(&host, "kelk-parser-alb");
+    let sandbox = sandbox();
+    let alb = load(&sandbox, "kelk-parser-alb");
     let ctx = SourceContext {
         bucket: "b".into(),
         key: "k".into(),
@@ -17,7 +17,7 @@ fn run(bytes: u64) -> (u64, usize) {
         log_type: "alb".into(),
         options: vec![],
     };
-    let mut session = alb.session(&ctx).unwrap();
+    let mut session = alb.session(&ctx, "k").unwrap();
     let mut input = Log::alb(42, bytes);
     let mut buf = Vec::with_capacity(CHUNK_BYTES);
     let mut documents = 0;

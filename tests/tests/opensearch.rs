@@ -3,36 +3,18 @@
 //! indexed exactly once however often its object is processed, and a document OpenSearch
 //! refuses is dead-lettered with OpenSearch's reason.
 
-use kelk_runtime::cluster::{Auth, Cluster};
-use kelk_runtime::document::ObjectRef;
+use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
 use kelk_runtime::pipeline::{self, Job};
-use kelk_runtime::sink::{DeadLetter, Document, OpenSearch, Sink};
-use kelk_tests::{field_type, host, index_count, load, workspace};
+use kelk_runtime::sink::KeptLetter;
+use kelk_runtime::source::{ObjectRef, SourceRef};
+use kelk_tests::{aws, field_type, index_count, load, sandbox, workspace};
 use opensearch::http::Method;
-use std::sync::{Arc, Mutex};
 
 fn cluster() -> Cluster {
     let url = std::env::var("KELK_TEST_OPENSEARCH").expect(
         "KELK_TEST_OPENSEARCH is not set: run `make test`, which starts OpenSearch (tests/servers/opensearch start)",
     );
-    Cluster::connect(&url, Auth::None).unwrap()
-}
-
-/// Dead letters, kept where the test can read them.
-#[derive(Clone, Default)]
-struct Letters(Arc<Mutex<Vec<(u64, String)>>>);
-
-impl Sink for Letters {
-    fn document(&mut self, _: &Document) -> std::io::Result<()> {
-        unreachable!("only dead letters come here")
-    }
-    fn dead_letter(&mut self, letter: &DeadLetter) -> std::io::Result<()> {
-        self.0.lock().unwrap().push((letter.record_number, letter.reason.to_owned()));
-        Ok(())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    Cluster::connect(&url, Auth::None, &aws()).unwrap()
 }
 
 /// Removes what an earlier run of the same test left (the test's own indices only).
@@ -44,14 +26,14 @@ fn fresh(cluster: &Cluster, pattern: &str) {
 fn every_format_is_indexed_once_with_its_mappings() {
     let cluster = cluster();
     fresh(&cluster, "logs-*-t1-*");
-    let put = kelk_runtime::setup::setup(&cluster, Some(30)).unwrap();
-    assert_eq!(kelk_runtime::setup::setup(&cluster, Some(30)).expect("setup is idempotent"), put);
+    let put = kelk_runtime::opensearch::setup::setup(&cluster, Some(30)).unwrap();
+    assert_eq!(kelk_runtime::opensearch::setup::setup(&cluster, Some(30)).expect("setup is idempotent"), put);
     // The test cluster (the integ-test zip) has no ISM plugin: the policy is passed over, and said so.
     assert!(put.last().unwrap().contains("no ISM plugin"), "{put:?}");
 
-    let host = host();
-    let letters = Letters::default();
-    let mut sink = OpenSearch::new(cluster, Box::new(letters.clone()));
+    let sandbox = sandbox();
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut sink = BulkSink::new(cluster);
     let samples = [
         ("kelk-parser-alb", "alb/samples/aws-docs-examples.log", "logs-aws.elb_logs-t1"),
         ("kelk-parser-cloudfront", "cloudfront/samples/edge-cases.log", "logs-aws.cloudfront_logs-t1"),
@@ -62,17 +44,12 @@ fn every_format_is_indexed_once_with_its_mappings() {
     let mut rejected = 0;
     for round in 0..2 {
         for (package, sample, prefix) in samples {
-            let plugin = load(&host, package);
+            let plugin = load(&sandbox, package);
             let path = workspace().join("parsers").join(sample);
-            let object = ObjectRef { bucket: "logs".into(), key: sample.into(), version_id: None };
-            let job = Job {
-                object: &object,
-                log_type: &plugin.info.name,
-                options: &[],
-                index_prefix: Some(prefix),
-                stop: Default::default(),
-            };
-            let counts = pipeline::ingest(&plugin, &job, &std::fs::read(&path).unwrap()[..], &mut sink).unwrap();
+            let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: sample.into(), version_id: None });
+            let job = Job { source: &source, options: &[], index_prefix: Some(prefix), stop: Default::default() };
+            let input = std::fs::read(&path).unwrap();
+            let counts = pipeline::ingest(&plugin, &job, &input[..], &mut sink, &mut letters).unwrap();
             rejected += counts.rejected;
             if round == 0 {
                 expected.push((prefix, counts.documents));
@@ -86,13 +63,12 @@ fn every_format_is_indexed_once_with_its_mappings() {
         (total, total, 0),
         "the second round finds every document there"
     );
-    let letters = letters.0.lock().unwrap();
     assert_eq!(
         letters.len() as u64,
         rejected,
         "the parsers' rejections pass through to the dead letters, and only they"
     );
-    assert!(rejected > 0 && letters.iter().all(|(_, reason)| !reason.contains("OpenSearch")), "{letters:?}");
+    assert!(rejected > 0 && letters.iter().all(|l| !l.reason.contains("OpenSearch")), "{letters:?}");
 
     let cluster = self::cluster();
     for (prefix, documents) in expected {
@@ -135,30 +111,22 @@ fn a_document_opensearch_refuses_is_dead_lettered_with_its_reason() {
             Some(br#"{"mappings":{"properties":{"user":{"properties":{"name":{"type":"long"}}}}}}"#),
         )
         .unwrap();
-    let host = host();
-    let apache = load(&host, "kelk-parser-apache");
-    let letters = Letters::default();
-    let mut sink = OpenSearch::new(cluster, Box::new(letters.clone()));
-    let object = ObjectRef { bucket: "logs".into(), key: "conflict.log".into(), version_id: None };
-    let job = Job {
-        object: &object,
-        log_type: "apache",
-        options: &[],
-        index_prefix: Some("kelk-conflict"),
-        stop: Default::default(),
-    };
+    let sandbox = sandbox();
+    let apache = load(&sandbox, "kelk-parser-apache");
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut sink = BulkSink::new(cluster);
+    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "conflict.log".into(), version_id: None });
+    let job = Job { source: &source, options: &[], index_prefix: Some("kelk-conflict"), stop: Default::default() };
     let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
-    let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink).unwrap();
+    let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
     assert_eq!(counts.documents, 2);
     assert_eq!(sink.stats().refused, 2);
-    let letters = letters.0.lock().unwrap();
-    let records: Vec<u64> = letters.iter().map(|(r, _)| *r).collect();
+    let records: Vec<u64> = letters.iter().map(|l| l.record_number).collect();
     assert_eq!(records, [1, 2]);
     assert!(
         letters
             .iter()
-            .all(|(_, reason)| reason.contains("kelk-conflict-2000.10.10")
-                && reason.contains("mapper_parsing_exception")),
+            .all(|l| l.reason.contains("kelk-conflict-2000.10.10") && l.reason.contains("mapper_parsing_exception")),
         "{letters:?}"
     );
 }

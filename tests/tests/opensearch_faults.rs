@@ -2,9 +2,10 @@
 //! some items, a server that keeps failing), injected by a FAKE bulk endpoint on loopback: the
 //! sink retries what is retryable and fails the object clearly when it must.
 
-use kelk_runtime::cluster::{Auth, Cluster};
-use kelk_runtime::document::ObjectRef;
-use kelk_runtime::sink::{DeadLetter, Document, OpenSearch, Origin, Sink};
+use kelk_runtime::opensearch::{Auth, BULK_BYTES, BulkSink, Cluster};
+use kelk_runtime::sink::{Document, KeptLetter, Origin, Sink, SinkError};
+use kelk_runtime::source::{ObjectRef, SourceRef};
+use kelk_tests::aws;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -63,32 +64,23 @@ fn fake_bulk(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<usize>>>) {
     (url, seen)
 }
 
-struct Nowhere;
-
-impl Sink for Nowhere {
-    fn document(&mut self, _: &Document) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn dead_letter(&mut self, _: &DeadLetter) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+fn connect(url: &str) -> BulkSink {
+    BulkSink::new(Cluster::connect(url, Auth::None, &aws()).unwrap())
 }
 
-fn send(sink: &mut OpenSearch, n: u64) -> std::io::Result<()> {
+fn send(sink: &mut BulkSink, n: u64) -> Result<(), SinkError> {
     send_sources(sink, n, br#"{"a":1}"#)
 }
 
-fn send_sources(sink: &mut OpenSearch, n: u64, source: &[u8]) -> std::io::Result<()> {
-    let object = ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None };
-    let origin = Origin { object: &object, plugin: "test", plugin_sha256: "0" };
+fn send_sources(sink: &mut BulkSink, n: u64, source: &[u8]) -> Result<(), SinkError> {
+    let object = SourceRef::Object(ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None });
+    let mut refused: Vec<KeptLetter> = Vec::new();
+    sink.begin(Origin { source: &object, plugin: "test", plugin_sha256: "0" })?;
     for i in 0..n {
         let id = format!("id{i}");
-        sink.document(&Document { index: "i", id: &id, record_number: i + 1, offset: 0, source, origin })?;
+        sink.document(&Document { index: "i", id: &id, record_number: i + 1, offset: 0, source }, &mut refused)?;
     }
-    sink.flush()
+    sink.end(&mut refused)
 }
 
 #[test]
@@ -98,7 +90,7 @@ fn throttling_is_retried_for_the_request_and_for_items() {
         (200, |n| (0..n).map(|i| if i % 2 == 0 { 201 } else { 429 }).collect()),
         (200, |n| vec![201; n]),
     ]);
-    let mut sink = OpenSearch::new(Cluster::connect(&url, Auth::None).unwrap(), Box::new(Nowhere));
+    let mut sink = connect(&url);
     send(&mut sink, 10).unwrap();
     assert_eq!(*seen.lock().unwrap(), [10, 10, 5], "the whole request again, then only the throttled items");
     let stats = sink.stats();
@@ -108,8 +100,10 @@ fn throttling_is_retried_for_the_request_and_for_items() {
 #[test]
 fn a_server_that_keeps_failing_fails_the_object() {
     let (url, seen) = fake_bulk(vec![(503, |_| vec![]); 6]);
-    let mut sink = OpenSearch::new(Cluster::connect(&url, Auth::None).unwrap(), Box::new(Nowhere));
-    let err = send(&mut sink, 3).unwrap_err().to_string();
+    let mut sink = connect(&url);
+    let err = send(&mut sink, 3).unwrap_err();
+    assert!(matches!(err, SinkError::Retryable(_)), "an outage may pass: {err:?}");
+    let err = err.to_string();
     assert!(err.contains("OpenSearch bulk request failed") && err.contains("503"), "{err}");
     assert_eq!(seen.lock().unwrap().len(), 6, "six attempts");
 }
@@ -117,12 +111,12 @@ fn a_server_that_keeps_failing_fails_the_object() {
 #[test]
 fn bodies_are_bounded_by_bytes() {
     let (url, seen) = fake_bulk(vec![(200, |n| vec![201; n]); 4]);
-    let mut sink = OpenSearch::new(Cluster::connect(&url, Auth::None).unwrap(), Box::new(Nowhere));
+    let mut sink = connect(&url);
     let source = format!(r#"{{"a":"{}"}}"#, "x".repeat(64 << 10));
     send_sources(&mut sink, 200, source.as_bytes()).unwrap();
     let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.iter().sum::<usize>(), 200, "{seen:?}");
-    let per_body = kelk_runtime::sink::BULK_BYTES / source.len() + 1;
+    let per_body = BULK_BYTES / source.len() + 1;
     assert!(seen.len() == 3 && seen.iter().all(|&n| n <= per_body), "{seen:?}");
     assert_eq!(sink.stats().indexed, 200);
 }

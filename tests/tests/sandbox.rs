@@ -2,9 +2,8 @@
 //! the same loaded plugin still processes the next object.
 
 use kelk_runtime::pipeline::IngestError;
-use kelk_runtime::session::SessionError;
-use kelk_runtime::{Limits, PluginError};
-use kelk_tests::{gzip, host_with, ingest, load, object, plugin_wasm};
+use kelk_runtime::sandbox::{Limits, PluginError, SessionError};
+use kelk_tests::{gzip, ingest, load, object, plugin_wasm, sandbox_with};
 use std::time::{Duration, Instant};
 
 fn behaviour(b: &str) -> Vec<(String, String)> {
@@ -13,8 +12,8 @@ fn behaviour(b: &str) -> Vec<(String, String)> {
 
 /// Runs the rogue plugin with `b` on one object, then checks the next object is fine.
 fn misbehave(limits: Limits, b: &str) -> SessionError {
-    let host = host_with(limits);
-    let rogue = load(&host, "kelk-test-plugin-rogue");
+    let sandbox = sandbox_with(limits);
+    let rogue = load(&sandbox, "kelk-test-plugin-rogue");
     let (result, _) = ingest(&rogue, &object("first.log"), &behaviour(b), b"some input\n");
     let error = match *result.expect_err("the rogue plugin must fail").error {
         IngestError::Plugin(e) => e,
@@ -37,7 +36,7 @@ fn an_endless_loop_hits_the_cpu_deadline() {
     let timeout = Duration::from_millis(200);
     let started = Instant::now();
     let error = misbehave(Limits { call_timeout: timeout, ..Limits::default() }, "spin");
-    assert!(matches!(error, SessionError::Deadline { .. }), "{error}");
+    assert!(matches!(error, SessionError::CallTimeout { .. }), "{error}");
     assert!(error.to_string().contains("CPU deadline"), "{error}");
     assert!(started.elapsed() < Duration::from_secs(20), "stopped promptly, took {:?}", started.elapsed());
 }
@@ -67,8 +66,8 @@ fn a_panic_is_reported_with_its_message() {
 
 #[test]
 fn a_broken_batch_is_a_contract_error_not_a_crash() {
-    let host = host_with(Limits::default());
-    let rogue = load(&host, "kelk-test-plugin-rogue");
+    let sandbox = sandbox_with(Limits::default());
+    let rogue = load(&sandbox, "kelk-test-plugin-rogue");
     let (result, sink) = ingest(&rogue, &object("o.log"), &behaviour("overrun"), b"x");
     let failed = result.expect_err("overrun is refused");
     assert!(matches!(*failed.error, IngestError::Contract { .. }), "{}", failed.error);
@@ -78,30 +77,30 @@ fn a_broken_batch_is_a_contract_error_not_a_crash() {
 
 #[test]
 fn a_filesystem_import_is_refused_at_load_naming_it() {
-    let host = host_with(Limits::default());
+    let sandbox = sandbox_with(Limits::default());
     let wasm = std::fs::read(plugin_wasm("kelk-test-plugin-fs-reader")).unwrap();
-    match host.load("fs-reader.wasm", &wasm) {
+    match sandbox.load("fs-reader.wasm", &wasm) {
         Err(PluginError::ForbiddenImport { import, .. }) => assert!(import.starts_with("wasi:filesystem/"), "{import}"),
         Err(other) => panic!("expected a forbidden import, got {other}"),
         Ok(_) => panic!("a plugin importing wasi:filesystem was loaded"),
     }
-    // The host is unharmed: a good plugin still loads and runs.
-    let alb = load(&host, "kelk-parser-alb");
+    // The sandbox is unharmed: a good plugin still loads and runs.
+    let alb = load(&sandbox, "kelk-parser-alb");
     let (result, _) = ingest(&alb, &object("a.log"), &[], b"");
     assert_eq!(result.unwrap().documents, 0);
 }
 
 #[test]
 fn a_component_that_is_not_a_parser_is_refused() {
-    let host = host_with(Limits::default());
-    let err = host.load("junk.wasm", b"\0asm not really").err().expect("refused");
+    let sandbox = sandbox_with(Limits::default());
+    let err = sandbox.load("junk.wasm", b"\0asm not really").err().expect("refused");
     assert!(matches!(err, PluginError::Invalid { .. }), "{err}");
 }
 
 #[test]
 fn truncated_gzip_is_a_clear_error_after_the_documents_before_it() {
-    let host = host_with(Limits::default());
-    let alb = load(&host, "kelk-parser-alb");
+    let sandbox = sandbox_with(Limits::default());
+    let alb = load(&sandbox, "kelk-parser-alb");
     let mut log = Vec::new();
     std::io::Read::read_to_end(&mut kelk_tests::generate::Log::alb(7, 2 << 20), &mut log).unwrap();
     let z = gzip(&log);

@@ -1,0 +1,249 @@
+//! `kelk`: runs log files through a parser plugin into a sink, as the Lambda host does with
+//! S3 objects: into an OpenSearch cluster, or, with no cluster at hand, the embedded default
+//! sink, which writes OpenSearch `_bulk` files and dead letters to a local directory.
+
+use clap::Parser;
+use kelk_cli::{self as cli, HostArgs, Input, Output, exit};
+use kelk_runtime::aws::Aws;
+use kelk_runtime::aws::s3::{S3, S3Uri};
+use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
+use kelk_runtime::pipeline::Stop;
+use kelk_runtime::routing::Router;
+use kelk_runtime::sink::{BulkFiles, DeadLetterFile, DeadLetters, Sink, Stderr, Stdout};
+use kelk_runtime::source::ObjectRef;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(version, about = "Turn AWS log files into OpenSearch documents with KELK's Wasm parser plugins")]
+enum Command {
+    /// Parse log files (local or in S3, plain or gzip) with a plugin and write the documents.
+    ///
+    /// Every input line ends as a document or as a dead letter with its reason; the summary
+    /// on stderr counts both. Exit status: 0 when every file was processed (rejected lines
+    /// are dead-lettered, not lost), 3 when a file or the plugin failed, 2 on bad usage.
+    Ingest(Box<Ingest>),
+    /// Put KELK's index templates (and retention policy) into an OpenSearch cluster
+    /// (idempotent), or write the OpenSearch Dashboards objects to import.
+    Setup(Setup),
+    /// List the parser plugins built into `kelk`, which `ingest --plugin NAME` takes by name.
+    Plugins(Plugins),
+}
+
+#[derive(clap::Args)]
+struct Plugins {
+    #[command(flatten)]
+    host: HostArgs,
+}
+
+/// Where OpenSearch is.
+#[derive(clap::Args)]
+struct ClusterArgs {
+    /// Write to this OpenSearch cluster (e.g. http://localhost:9200) instead of `_bulk` files;
+    /// dead letters still go to --out.
+    #[arg(long, value_name = "URL", conflicts_with = "stdout")]
+    opensearch: Option<String>,
+    /// Basic-auth user for OpenSearch; the password comes from KELK_OPENSEARCH_PASSWORD.
+    #[arg(long, requires = "opensearch", conflicts_with = "sigv4")]
+    user: Option<String>,
+    /// Sign requests with AWS SigV4 (Amazon OpenSearch Service), with the standard AWS
+    /// credentials and region.
+    #[arg(long, requires = "opensearch")]
+    sigv4: bool,
+}
+
+impl ClusterArgs {
+    fn connect(&self, aws: &Aws) -> anyhow::Result<Option<Cluster>> {
+        let Some(url) = &self.opensearch else { return Ok(None) };
+        let auth = match &self.user {
+            Some(user) => Auth::Basic {
+                user: user.clone(),
+                password: std::env::var("KELK_OPENSEARCH_PASSWORD")
+                    .map_err(|_| anyhow::anyhow!("--user needs KELK_OPENSEARCH_PASSWORD"))?,
+            },
+            None if self.sigv4 => Auth::SigV4 { service: "es".into() },
+            None => Auth::None,
+        };
+        Ok(Some(Cluster::connect(url, auth, aws)?))
+    }
+}
+
+#[derive(clap::Args)]
+struct Setup {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Delete daily indices this many days after their creation (an ISM policy; skipped when
+    /// the cluster has no Index State Management plugin).
+    #[arg(long, value_name = "DAYS")]
+    retention_days: Option<u32>,
+    /// Write OpenSearch Dashboards saved objects (index patterns, a dashboard per source) to
+    /// this file, for import in Dashboards Management → Saved objects.
+    #[arg(long, value_name = "FILE", required_unless_present = "opensearch")]
+    dashboards: Option<PathBuf>,
+    /// On a cluster with fine-grained access control, as its master user: create the
+    /// `kelk_writer` security role and map these IAM roles to it (the host's and Firehose's;
+    /// see `terraform output`). Repeatable; the mapping is replaced by the roles given.
+    #[arg(long, value_name = "ROLE_ARN", requires = "opensearch")]
+    writer_role: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct Ingest {
+    /// The parser plugin for every input: a bundled plugin by name (`alb`, `cloudfront`,
+    /// `cloudtrail`, `apache`; see `kelk plugins`), or a `.wasm` component (see `kelk-plugin build`).
+    #[arg(long, short, value_name = "NAME|WASM", required_unless_present = "routes", conflicts_with = "routes")]
+    plugin: Option<PathBuf>,
+    /// A routing config choosing the plugin (and index prefix, options) of each input by its
+    /// path; the same JSON as the Lambda host's (see the README).
+    #[arg(long, short)]
+    routes: Option<PathBuf>,
+    /// The log files: local paths, `s3://bucket/key` objects, or `s3://bucket/prefix/` for every
+    /// object under a prefix (AWS credentials, region and endpoint from the standard AWS
+    /// configuration). Routes match S3 objects by bucket and key, local files by path.
+    #[arg(required = true)]
+    inputs: Vec<String>,
+    /// Write `_bulk` files (`<index>.ndjson`) and `dead-letters.ndjson` into this directory.
+    #[arg(long, short, default_value = "out", conflicts_with = "stdout")]
+    out: PathBuf,
+    /// Print the documents on stdout instead, and dead letters on stderr.
+    #[arg(long)]
+    stdout: bool,
+    /// With --plugin: the index prefix; the event date is appended [default: the plugin's].
+    #[arg(long, conflicts_with = "routes")]
+    index_prefix: Option<String>,
+    /// With --plugin: a plugin option, `NAME=VALUE`; repeatable.
+    #[arg(long = "option", short = 'O', value_name = "NAME=VALUE", value_parser = parse_option, conflicts_with = "routes")]
+    options: Vec<(String, String)>,
+    /// Give up on a file that decompresses to more than this many MiB (a gzip bomb).
+    #[arg(long, value_name = "MIB")]
+    max_object_mib: Option<u64>,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    host: HostArgs,
+}
+
+/// Local files as they are, S3 URIs as their objects (a URI ending in `/` as every object under
+/// it); the S3 client when any input is in S3.
+fn inputs(args: &[String], aws: &Aws) -> anyhow::Result<(Vec<Input>, Option<S3>)> {
+    let mut s3 = None;
+    let mut inputs = Vec::new();
+    for arg in args {
+        if !arg.starts_with("s3://") {
+            inputs.push(Input::file(Path::new(arg)));
+            continue;
+        }
+        let uri: S3Uri = arg.parse().map_err(anyhow::Error::msg)?;
+        if s3.is_none() {
+            s3 = Some(S3::new(aws));
+        }
+        let listed = s3.as_ref().expect("made above").list(&uri)?;
+        let prefix = uri.key.is_empty() || uri.key.ends_with('/');
+        let objects: Vec<Input> = listed
+            .into_iter()
+            .filter(|(key, _)| prefix || *key == uri.key)
+            .map(|(key, size)| Input { object: ObjectRef { bucket: uri.bucket.clone(), key, version_id: None }, size })
+            .collect();
+        anyhow::ensure!(!objects.is_empty(), "{uri}: no such object");
+        inputs.extend(objects);
+    }
+    Ok((inputs, s3))
+}
+
+fn parse_option(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{s}` is not NAME=VALUE"))
+}
+
+fn main() -> ExitCode {
+    cli::init_tracing();
+    let command = Command::parse();
+    cli::exit_status(kelk_runtime::runtime().map_err(anyhow::Error::from).and_then(|runtime| {
+        let aws = Aws::new(runtime.handle().clone());
+        match command {
+            Command::Ingest(args) => ingest(&args, &aws),
+            Command::Setup(args) => setup(&args, &aws),
+            Command::Plugins(args) => plugins(&args),
+        }
+    }))
+}
+
+fn plugins(args: &Plugins) -> anyhow::Result<u8> {
+    let sandbox = args.host.sandbox()?;
+    for (name, wasm) in cli::BUNDLED {
+        let plugin = sandbox.load(name, wasm)?;
+        let info = &plugin.info;
+        println!("{name:<12} {:<8} dataset {:<22} sha256 {}", info.version, info.dataset, plugin.sha256);
+    }
+    Ok(exit::OK)
+}
+
+fn setup(args: &Setup, aws: &Aws) -> anyhow::Result<u8> {
+    if let Some(cluster) = args.cluster.connect(aws)? {
+        if !args.writer_role.is_empty() {
+            for name in kelk_runtime::opensearch::setup::map_writers(&cluster, &args.writer_role)? {
+                eprintln!("put {name}");
+            }
+        }
+        for name in kelk_runtime::opensearch::setup::setup(&cluster, args.retention_days)? {
+            eprintln!("put {name}");
+        }
+    }
+    if let Some(path) = &args.dashboards {
+        std::fs::write(path, kelk_runtime::opensearch::dashboards::saved_objects())?;
+        eprintln!("wrote {} (import it in Dashboards Management → Saved objects)", path.display());
+    }
+    Ok(exit::OK)
+}
+
+fn ingest(args: &Ingest, aws: &Aws) -> anyhow::Result<u8> {
+    let sandbox = args.host.sandbox()?;
+    let stop = Stop { max_bytes: args.max_object_mib.map(|m| m << 20), ..Stop::default() };
+    let (inputs, s3) = inputs(&args.inputs, aws)?;
+    let open = |object: &ObjectRef| -> std::io::Result<Box<dyn Read>> {
+        match &s3 {
+            Some(s3) if !object.bucket.is_empty() => Ok(Box::new(s3.open(object)?)),
+            _ => Ok(Box::new(std::fs::File::open(&object.key)?)),
+        }
+    };
+    let run = |sink: &mut dyn Sink, dead_letters: &mut dyn DeadLetters| -> anyhow::Result<cli::Report> {
+        let out = Output { sink, dead_letters };
+        Ok(match (&args.routes, &args.plugin) {
+            (Some(routes), _) => {
+                let router = Router::load_local(&sandbox, routes)?;
+                cli::ingest(|object| router.route(object), &inputs, &open, stop, out)
+            }
+            (None, Some(plugin)) => {
+                let plugin = cli::load_plugin(&sandbox, plugin)?;
+                let route = cli::single(&plugin, args.index_prefix.as_deref(), &args.options);
+                cli::ingest(route, &inputs, &open, stop, out)
+            }
+            (None, None) => unreachable!("clap requires --plugin or --routes"),
+        })
+    };
+    let (report, written) = if args.stdout {
+        (run(&mut Stdout::default(), &mut Stderr)?, None)
+    } else if let Some(cluster) = args.cluster.connect(aws)? {
+        let mut sink = BulkSink::new(cluster);
+        let report = run(&mut sink, &mut DeadLetterFile::new(&args.out))?;
+        let s = sink.stats();
+        let written = format!(
+            "OpenSearch: {} indexed, {} already there, {} refused and dead-lettered, {} retries; dead letters in {}/dead-letters.ndjson",
+            s.indexed,
+            s.already_indexed,
+            s.refused,
+            s.retries,
+            args.out.display()
+        );
+        (report, Some(written))
+    } else {
+        let written =
+            format!("wrote {0}/<index>.ndjson (_bulk bodies) and {0}/dead-letters.ndjson", args.out.display());
+        (run(&mut BulkFiles::new(&args.out)?, &mut DeadLetterFile::new(&args.out))?, Some(written))
+    };
+    report.print_summary();
+    if let Some(written) = written {
+        eprintln!("{written}");
+    }
+    Ok(if report.counts.failed_objects > 0 { exit::FAILED } else { exit::OK })
+}

@@ -1,0 +1,165 @@
+//! The OpenSearch sink: documents batched into `_bulk` requests bounded by bytes
+//! ([`BULK_BYTES`]), each written with `create` under its deterministic `_id`, so a retry finds
+//! it already there (409, counted, not an error); up to [`IN_FLIGHT`] requests under way while
+//! parsing goes on ([`super::bulk`] sends and retries them). A document OpenSearch refuses for
+//! good is dead-lettered with OpenSearch's reason. `end` returns only when every document of
+//! the input is indexed, already there, or dead-lettered, so an input counts as done only then.
+
+use super::bulk::{self, Outcome, Pending, Sent};
+use super::cluster::Cluster;
+use crate::sink::{DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
+use crate::source::SourceRef;
+use bytes::Bytes;
+use std::collections::VecDeque;
+use tokio::task::JoinHandle;
+
+/// A `_bulk` request is sent once its body reaches this size.
+pub const BULK_BYTES: usize = 5 << 20;
+/// Bulk requests under way at once, while the pipeline goes on parsing: parsing and indexing
+/// overlap, and memory stays within (1 + this) bodies.
+pub const IN_FLIGHT: usize = 2;
+/// How much of a refused document its dead letter keeps.
+const EXCERPT_BYTES: usize = 256;
+
+/// What the sink did with the documents it was given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BulkStats {
+    pub indexed: u64,
+    /// Documents whose `_id` was already there: a retry of an input indexed before.
+    pub already_indexed: u64,
+    /// Documents OpenSearch refused for good (a mapping error), dead-lettered.
+    pub refused: u64,
+    /// Requests and item batches sent again after a retryable failure.
+    pub retries: u64,
+}
+
+/// The input begun last, owned: its documents' dead letters name it.
+struct Current {
+    source: SourceRef,
+    plugin: String,
+    plugin_sha256: String,
+}
+
+/// Documents into an OpenSearch cluster.
+pub struct BulkSink {
+    cluster: Cluster,
+    current: Option<Current>,
+    body: Vec<Pending>,
+    body_bytes: usize,
+    in_flight: VecDeque<JoinHandle<Sent>>,
+    stats: BulkStats,
+}
+
+impl BulkSink {
+    /// A sink writing to `cluster`.
+    pub fn new(cluster: Cluster) -> Self {
+        BulkSink {
+            cluster,
+            current: None,
+            body: Vec::new(),
+            body_bytes: 0,
+            in_flight: VecDeque::new(),
+            stats: BulkStats::default(),
+        }
+    }
+
+    /// What the sink did so far.
+    pub fn stats(&self) -> BulkStats {
+        self.stats
+    }
+
+    /// The stats so far, starting them again from zero.
+    pub fn take_stats(&mut self) -> BulkStats {
+        std::mem::take(&mut self.stats)
+    }
+
+    /// The cluster written to.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Sends the body so far, waiting first for the oldest request if too many are under way.
+    fn dispatch(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+        if self.body.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.body);
+        self.body_bytes = 0;
+        self.in_flight.push_back(self.cluster.spawn(bulk::send(self.cluster.client().clone(), items)));
+        while self.in_flight.len() > IN_FLIGHT {
+            self.settle_oldest(refused)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest request under way and accounts for each of its documents.
+    fn settle_oldest(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+        let Some(handle) = self.in_flight.pop_front() else { return Ok(()) };
+        let sent = self.cluster.block_on(handle).map_err(|e| SinkError::Fatal(e.to_string()))?;
+        self.stats.retries += sent.retries;
+        for (item, outcome) in sent.items.iter().zip(sent.outcomes?) {
+            match outcome {
+                Outcome::Indexed => self.stats.indexed += 1,
+                Outcome::AlreadyThere => self.stats.already_indexed += 1,
+                Outcome::Refused(reason) => {
+                    self.stats.refused += 1;
+                    let current = self.current.as_ref().expect("documents come between begin and end");
+                    refused.dead_letter(&DeadLetter {
+                        reason: &reason,
+                        origin: Origin {
+                            source: &current.source,
+                            plugin: &current.plugin,
+                            plugin_sha256: &current.plugin_sha256,
+                        },
+                        record_number: item.record_number,
+                        offset: item.offset,
+                        excerpt: &item.source[..item.source.len().min(EXCERPT_BYTES)],
+                    })?;
+                }
+                Outcome::GaveUp => {
+                    return Err(SinkError::Retryable(
+                        "OpenSearch kept refusing documents with 429 (too many requests) after every attempt".into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Sink for BulkSink {
+    fn begin(&mut self, origin: Origin<'_>) -> Result<(), SinkError> {
+        self.current = Some(Current {
+            source: origin.source.clone(),
+            plugin: origin.plugin.into(),
+            plugin_sha256: origin.plugin_sha256.into(),
+        });
+        Ok(())
+    }
+
+    fn document(&mut self, doc: &Document<'_>, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+        let action = serde_json::to_vec(&serde_json::json!({"create": {"_index": doc.index, "_id": doc.id}}))
+            .map_err(|e| SinkError::Fatal(e.to_string()))?;
+        self.body_bytes += action.len() + doc.source.len() + 2;
+        self.body.push(Pending {
+            action: Bytes::from(action),
+            source: Bytes::copy_from_slice(doc.source),
+            record_number: doc.record_number,
+            offset: doc.offset,
+        });
+        if self.body_bytes >= BULK_BYTES { self.dispatch(refused) } else { Ok(()) }
+    }
+
+    /// Returns once every document of the input is indexed, already there, or dead-lettered;
+    /// the first failure is returned after every request under way has been waited for.
+    fn end(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+        let mut result = self.dispatch(refused);
+        while !self.in_flight.is_empty() {
+            let settled = self.settle_oldest(refused);
+            result = result.and(settled);
+        }
+        self.body.clear();
+        self.body_bytes = 0;
+        result
+    }
+}

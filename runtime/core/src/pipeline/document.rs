@@ -1,0 +1,115 @@
+//! What turns a plugin's document into an indexable one: its deterministic `_id` and its
+//! daily index.
+
+use crate::source::SourceRef;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+/// OpenSearch's limit on `_id`.
+const MAX_ID_BYTES: usize = 512;
+
+/// The document id: the format's natural id when it has one, otherwise a hash of the
+/// input's identity (an object's bucket, key and version; a record's stream and id) and the
+/// record's number in it. Reprocessing the same input therefore yields the same ids, and
+/// `create` turns a retry into a no-op.
+pub fn document_id(source: &SourceRef, record_number: u64, natural_id: Option<&str>) -> String {
+    let natural_id = natural_id.filter(|id| !id.is_empty());
+    if let Some(id) = natural_id.filter(|id| id.len() <= MAX_ID_BYTES) {
+        return id.to_owned();
+    }
+    let mut h = Sha256::new();
+    for part in source.identity() {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    match natural_id {
+        Some(id) => h.update(id.as_bytes()),
+        None => h.update(record_number.to_be_bytes()),
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h.finalize()[..16])
+}
+
+/// The daily index of an event: `<prefix>-YYYY.MM.DD`, from the event's UTC date.
+pub fn index_name(prefix: &str, event_time_ms: i64) -> String {
+    let date = chrono::DateTime::from_timestamp_millis(event_time_ms).unwrap_or_default();
+    format!("{prefix}-{}", date.format("%Y.%m.%d"))
+}
+
+/// Daily index names for one prefix, remembering the last day's: the events of an object
+/// nearly all fall on one or two days.
+pub struct DailyIndex<'p> {
+    prefix: &'p str,
+    last: Option<(i64, String)>,
+}
+
+impl<'p> DailyIndex<'p> {
+    pub fn new(prefix: &'p str) -> Self {
+        DailyIndex { prefix, last: None }
+    }
+
+    /// The index of an event at `event_time_ms`.
+    pub fn of(&mut self, event_time_ms: i64) -> &str {
+        let day = event_time_ms.div_euclid(86_400_000);
+        if self.last.as_ref().is_none_or(|(d, _)| *d != day) {
+            self.last = Some((day, index_name(self.prefix, event_time_ms)));
+        }
+        &self.last.as_ref().expect("set above").1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{ObjectRef, RecordRef};
+
+    fn obj(key: &str, version: Option<&str>) -> SourceRef {
+        ObjectRef { bucket: "b".into(), key: key.into(), version_id: version.map(Into::into) }.into()
+    }
+
+    #[test]
+    fn ids_are_deterministic_and_distinct() {
+        let a = document_id(&obj("k", None), 1, None);
+        assert_eq!(a, document_id(&obj("k", None), 1, None));
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, document_id(&obj("k", None), 2, None));
+        assert_ne!(a, document_id(&obj("k2", None), 1, None));
+        assert_ne!(a, document_id(&obj("k", Some("v1")), 1, None));
+        // The separator keeps ("ab","c") and ("a","bc") apart.
+        let ab = ObjectRef { bucket: "ab".into(), key: "c".into(), version_id: None }.into();
+        let a_bc = ObjectRef { bucket: "a".into(), key: "bc".into(), version_id: None }.into();
+        assert_ne!(document_id(&ab, 1, None), document_id(&a_bc, 1, None));
+        // A stream record hashes as the object it used to pose as: ids did not change.
+        let record = SourceRef::Record(RecordRef { stream: "b".into(), id: "k".into() });
+        assert_eq!(document_id(&record, 1, None), a);
+    }
+
+    #[test]
+    fn natural_ids_are_used_when_usable() {
+        assert_eq!(document_id(&obj("k", None), 1, Some("edge-id")), "edge-id");
+        let long = "x".repeat(600);
+        let hashed = document_id(&obj("k", None), 1, Some(&long));
+        assert_eq!(hashed.len(), 22);
+        assert_eq!(
+            hashed,
+            document_id(&obj("k", None), 7, Some(&long)),
+            "a long natural id hashes to the same id in any record"
+        );
+        assert_eq!(document_id(&obj("k", None), 1, Some("")), document_id(&obj("k", None), 1, None));
+    }
+
+    #[test]
+    fn daily_index_names_follow_the_day() {
+        let mut index = DailyIndex::new("p");
+        assert_eq!(index.of(1_530_570_180_186), "p-2018.07.02");
+        assert_eq!(index.of(1_530_575_999_999), "p-2018.07.02");
+        assert_eq!(index.of(1_530_576_000_000), "p-2018.07.03");
+        assert_eq!(index.of(-1), "p-1969.12.31");
+    }
+
+    #[test]
+    fn daily_index_by_event_date() {
+        assert_eq!(index_name("logs-aws.elb_logs-default", 1_530_570_180_186), "logs-aws.elb_logs-default-2018.07.02");
+        assert_eq!(index_name("p", 0), "p-1970.01.01");
+        assert_eq!(index_name("p", -1), "p-1969.12.31");
+    }
+}

@@ -1,0 +1,239 @@
+//! The streaming pipeline for one input: bytes → [`decode`] → chunks → plugin session →
+//! documents with ids and indices ([`document`]) → sink, the rejected records → dead letters.
+//! Memory is bounded by one chunk, one batch and the session's cap, whatever the input's size.
+
+pub mod decode;
+pub mod document;
+
+use crate::routing::Routed;
+use crate::sink::{DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
+use crate::source::SourceRef;
+use decode::{CHUNK_BYTES, decompressed, next_chunk};
+use document::{DailyIndex, document_id};
+use kelk_sandbox::{Batch, Plugin, SessionError};
+use std::io::{self, Read};
+
+/// What happened to the records of the inputs processed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub objects: u64,
+    /// Inputs that failed part-way (their documents so far were written).
+    pub failed_objects: u64,
+    /// Decompressed bytes read.
+    pub bytes: u64,
+    pub documents: u64,
+    /// Records dead-lettered with a reason.
+    pub rejected: u64,
+    /// Records that are not events by their format (headers, blank lines).
+    pub skipped: u64,
+}
+
+impl Counts {
+    /// Every input record: each is a document, a dead letter or a skipped non-event.
+    pub fn records(&self) -> u64 {
+        self.documents + self.rejected + self.skipped
+    }
+
+    pub fn add(&mut self, other: &Counts) {
+        self.objects += other.objects;
+        self.failed_objects += other.failed_objects;
+        self.bytes += other.bytes;
+        self.documents += other.documents;
+        self.rejected += other.rejected;
+        self.skipped += other.skipped;
+    }
+}
+
+/// Why an input could not be processed to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{input}: no route of the routing config matches it")]
+    NoRoute { input: SourceRef },
+    #[error("{input}: cannot open it: {error}")]
+    Open { input: SourceRef, error: io::Error },
+    #[error("{input}: {error}")]
+    Decode { input: SourceRef, error: io::Error },
+    #[error(transparent)]
+    Plugin(SessionError),
+    #[error("{input}: plugin {plugin} broke the contract: {message}")]
+    Contract { input: SourceRef, plugin: String, message: String },
+    #[error("cannot write output: {0}")]
+    Sink(#[from] SinkError),
+    #[error("{input}: decompresses to more than {limit} bytes, the limit; the rest was not read")]
+    TooLarge { input: SourceRef, limit: u64 },
+    #[error("{input}: stopped before the deadline, after {bytes} bytes; a retry processes it again")]
+    Deadline { input: SourceRef, bytes: u64 },
+}
+
+/// An input failed part-way: what it produced before, and why it stopped.
+#[derive(Debug)]
+pub struct Failed {
+    pub counts: Counts,
+    pub error: Box<IngestError>,
+}
+
+impl From<IngestError> for Failed {
+    /// An input that failed before any of it was read (no route, cannot be opened, too late).
+    fn from(error: IngestError) -> Self {
+        Failed { counts: Counts { objects: 1, failed_objects: 1, ..Counts::default() }, error: Box::new(error) }
+    }
+}
+
+/// The parameters of one input's parse.
+pub struct Job<'a> {
+    pub source: &'a SourceRef,
+    pub options: &'a [(String, String)],
+    /// The index prefix; the plugin's default when `None`.
+    pub index_prefix: Option<&'a str>,
+    pub stop: Stop,
+}
+
+/// When to give up on an input rather than run on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stop {
+    /// The most decompressed bytes an input may have (a gzip bomb stops here).
+    pub max_bytes: Option<u64>,
+    /// Take no new chunk after this instant (a Lambda's deadline less a margin to flush): the
+    /// input is reported failed, and its retry, with the same document ids, redoes it.
+    pub deadline: Option<std::time::Instant>,
+}
+
+/// Parses one input from `input`: documents into `sink`, rejected records into
+/// `dead_letters`. Returns once both hold everything of the input.
+pub fn ingest(
+    plugin: &Plugin,
+    job: &Job,
+    input: impl Read,
+    sink: &mut dyn Sink,
+    dead_letters: &mut dyn DeadLetters,
+) -> Result<Counts, Failed> {
+    let mut counts = Counts { objects: 1, ..Counts::default() };
+    let origin = Origin { source: job.source, plugin: &plugin.info.name, plugin_sha256: &plugin.sha256 };
+    let result = sink
+        .begin(origin)
+        .and_then(|()| dead_letters.begin(origin))
+        .map_err(IngestError::from)
+        .and_then(|()| run(plugin, job, origin, input, sink, dead_letters, &mut counts));
+    // Whatever happened, what was written so far is made durable.
+    let ended = sink.end(dead_letters).and_then(|()| dead_letters.end()).map_err(IngestError::from);
+    match result.and(ended) {
+        Ok(()) => Ok(counts),
+        Err(error) => {
+            counts.failed_objects = 1;
+            Err(Failed { counts, error: Box::new(error) })
+        }
+    }
+}
+
+/// One input as the Lambda and the tools take it: on the route chosen for it (none: it fails
+/// as unrouted), opened, then ingested.
+pub fn ingest_routed<R: Read>(
+    routed: Option<Routed>,
+    source: &SourceRef,
+    open: impl FnOnce() -> io::Result<R>,
+    stop: Stop,
+    sink: &mut dyn Sink,
+    dead_letters: &mut dyn DeadLetters,
+) -> Result<Counts, Failed> {
+    let routed = routed.ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
+    let input = open().map_err(|error| IngestError::Open { input: source.clone(), error })?;
+    let job = Job { source, options: routed.options, index_prefix: routed.index_prefix, stop };
+    ingest(routed.plugin, &job, input, sink, dead_letters)
+}
+
+fn run(
+    plugin: &Plugin,
+    job: &Job,
+    origin: Origin,
+    input: impl Read,
+    sink: &mut dyn Sink,
+    dead_letters: &mut dyn DeadLetters,
+    counts: &mut Counts,
+) -> Result<(), IngestError> {
+    let decode_error = |error| IngestError::Decode { input: job.source.clone(), error };
+    let mut input = decompressed(input).map_err(decode_error)?;
+    let session_error = |error, bytes| match error {
+        // Cut short at the input's deadline: not the plugin's fault.
+        SessionError::Stopped { .. } => IngestError::Deadline { input: job.source.clone(), bytes },
+        error => IngestError::Plugin(error),
+    };
+    let ctx = job.source.context(&plugin.info.name, job.options);
+    let mut session = plugin.session(&ctx, &job.source.to_string()).map_err(IngestError::Plugin)?;
+    if let Some(deadline) = job.stop.deadline {
+        session.stop_by(deadline);
+    }
+    let index = DailyIndex::new(job.index_prefix.unwrap_or(&plugin.info.index_prefix));
+    let mut emit = Emit { plugin, job, origin, sink, dead_letters, index };
+    let mut buf = Vec::with_capacity(CHUNK_BYTES);
+    loop {
+        if job.stop.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(IngestError::Deadline { input: job.source.clone(), bytes: counts.bytes });
+        }
+        let chunk = next_chunk(&mut input, &mut buf).map_err(decode_error)?;
+        if chunk.is_empty() {
+            break;
+        }
+        counts.bytes += chunk.len() as u64;
+        if let Some(limit) = job.stop.max_bytes.filter(|&limit| counts.bytes > limit) {
+            return Err(IngestError::TooLarge { input: job.source.clone(), limit });
+        }
+        let batch = session.push(chunk).map_err(|e| session_error(e, counts.bytes))?;
+        emit.batch(&batch, counts)?;
+    }
+    let batch = session.finish().map_err(|e| session_error(e, counts.bytes))?;
+    emit.batch(&batch, counts)
+}
+
+/// Hands a batch's documents, with their ids and indices, to the sink, and its rejections to
+/// the dead letters.
+struct Emit<'e, 'a> {
+    plugin: &'e Plugin,
+    job: &'e Job<'a>,
+    origin: Origin<'e>,
+    sink: &'e mut dyn Sink,
+    dead_letters: &'e mut dyn DeadLetters,
+    index: DailyIndex<'e>,
+}
+
+impl Emit<'_, '_> {
+    fn batch(&mut self, batch: &Batch, counts: &mut Counts) -> Result<(), IngestError> {
+        let contract = |message: String| IngestError::Contract {
+            input: self.job.source.clone(),
+            plugin: self.plugin.info.name.clone(),
+            message,
+        };
+        let mut at = 0usize;
+        for doc in &batch.documents {
+            let end = at + doc.length as usize;
+            let source = batch
+                .json
+                .get(at..end)
+                .ok_or_else(|| contract(format!("document lengths overrun its {} bytes of JSON", batch.json.len())))?;
+            at = end;
+            if !(source.starts_with(b"{") && source.ends_with(b"}")) {
+                let reason = "the plugin produced a document that is not a JSON object";
+                self.dead_letter(doc.record_number, doc.offset, reason, source)?;
+                counts.rejected += 1;
+                continue;
+            }
+            let id = document_id(self.job.source, doc.record_number, doc.natural_id.as_deref());
+            let index = self.index.of(doc.event_time_ms);
+            let document = Document { index, id: &id, record_number: doc.record_number, offset: doc.offset, source };
+            self.sink.document(&document, self.dead_letters)?;
+            counts.documents += 1;
+        }
+        if at != batch.json.len() {
+            return Err(contract(format!("{} bytes of JSON belong to no document", batch.json.len() - at)));
+        }
+        for r in &batch.rejections {
+            self.dead_letter(r.record_number, r.offset, &r.reason, &r.excerpt)?;
+        }
+        counts.rejected += batch.rejections.len() as u64;
+        counts.skipped += u64::from(batch.skipped);
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, record_number: u64, offset: u64, reason: &str, excerpt: &[u8]) -> Result<(), SinkError> {
+        self.dead_letters.dead_letter(&DeadLetter { reason, origin: self.origin, record_number, offset, excerpt })
+    }
+}

@@ -1,0 +1,126 @@
+//! The routing config as written: pure data, checked when read. `kelk-plugin publish` edits
+//! it; [`super::Router`] loads what it names.
+
+use kelk_sandbox::PluginError;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// The routing config, as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    pub version: u32,
+    pub plugins: BTreeMap<String, PluginSource>,
+    pub routes: Vec<Route>,
+}
+
+/// Where a plugin's component is, and what its sha256 must be.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginSource {
+    /// A local file, relative to the config.
+    pub path: Option<String>,
+    /// A key in the plugin bucket.
+    pub key: Option<String>,
+    pub sha256: Option<String>,
+    /// A precompiled artifact of the component in the plugin bucket, for the host's target.
+    pub precompiled_key: Option<String>,
+}
+
+/// Which objects one plugin parses, and how.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// The bucket; empty for local files.
+    #[serde(default)]
+    pub bucket: String,
+    pub key_glob: Option<String>,
+    /// A glob on the name of the Firehose delivery streams it transforms, instead of objects.
+    pub delivery_stream: Option<String>,
+    pub plugin: String,
+    /// The index prefix; the plugin's own when absent.
+    pub index_prefix: Option<String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// Why a routing config cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingError {
+    #[error("cannot read the routing config {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("the routing config is not valid: {0}")]
+    Invalid(String),
+    #[error("plugin {plugin}: its sha256 is {actual}, the routing config expects {expected}; refusing it")]
+    Sha256Mismatch { plugin: String, expected: String, actual: String },
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+}
+
+impl RoutingConfig {
+    pub fn from_json(json: &[u8]) -> Result<Self, RoutingError> {
+        let config: RoutingConfig = serde_json::from_slice(json).map_err(|e| RoutingError::Invalid(e.to_string()))?;
+        if config.version != 1 {
+            return Err(RoutingError::Invalid(format!("version {} is not supported (1 is)", config.version)));
+        }
+        for route in &config.routes {
+            if route.key_glob.is_some() == route.delivery_stream.is_some() {
+                return Err(RoutingError::Invalid(format!(
+                    "a route to `{}` needs exactly one of `key_glob` and `delivery_stream`",
+                    route.plugin
+                )));
+            }
+            if !config.plugins.contains_key(&route.plugin) {
+                return Err(RoutingError::Invalid(format!(
+                    "a route names plugin `{}`, which `plugins` does not list",
+                    route.plugin
+                )));
+            }
+        }
+        for (name, source) in &config.plugins {
+            if source.path.is_some() == source.key.is_some() {
+                return Err(RoutingError::Invalid(format!("plugin `{name}` needs exactly one of `path` and `key`")));
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// Checks a plugin's bytes against the sha256 its config gives, if any.
+pub fn verify(name: &str, source: &PluginSource, wasm: &[u8]) -> Result<(), RoutingError> {
+    let actual = hex::encode(Sha256::digest(wasm));
+    match source.sha256.as_ref().filter(|e| !e.eq_ignore_ascii_case(&actual)) {
+        Some(expected) => Err(RoutingError::Sha256Mismatch { plugin: name.into(), expected: expected.clone(), actual }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_are_checked() {
+        let ok = br#"{"version":1,"plugins":{"alb":{"path":"a.wasm"}},"routes":[{"key_glob":"*.log","plugin":"alb"}]}"#;
+        let config = RoutingConfig::from_json(ok).unwrap();
+        assert_eq!(config.routes[0].bucket, "");
+        let stream =
+            br#"{"version":1,"plugins":{"a":{"path":"a.wasm"}},"routes":[{"delivery_stream":"kelk-*","plugin":"a"}]}"#;
+        assert_eq!(RoutingConfig::from_json(stream).unwrap().routes[0].delivery_stream.as_deref(), Some("kelk-*"));
+        for (bad, says) in [
+            (&br#"{"version":2,"plugins":{},"routes":[]}"#[..], "version 2"),
+            (br#"{"version":1,"plugins":{},"routes":[{"key_glob":"*","plugin":"x"}]}"#, "plugin `x`"),
+            (br#"{"version":1,"plugins":{"a":{"path":"p","key":"k"}},"routes":[]}"#, "exactly one"),
+            (br#"{"version":1,"plugins":{},"routes":[],"extra":1}"#, "unknown field"),
+            (br#"not json"#, "not valid"),
+            (br#"{"version":1,"plugins":{"a":{"path":"p"}},"routes":[{"plugin":"a"}]}"#, "exactly one of `key_glob`"),
+            (
+                br#"{"version":1,"plugins":{"a":{"path":"p"}},"routes":[{"key_glob":"*","delivery_stream":"s","plugin":"a"}]}"#,
+                "exactly one of `key_glob`",
+            ),
+        ] {
+            let err = RoutingConfig::from_json(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{err}");
+        }
+    }
+}

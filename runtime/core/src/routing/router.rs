@@ -1,0 +1,141 @@
+//! A routing config made ready: its globs compiled, its plugins loaded into the sandbox.
+
+use super::config::{PluginSource, RoutingConfig, RoutingError, verify};
+use crate::source::ObjectRef;
+use globset::{Glob, GlobMatcher};
+use kelk_sandbox::{Plugin, Sandbox};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// What a route matches.
+enum Target {
+    Objects { bucket: String, key: GlobMatcher },
+    Stream(GlobMatcher),
+}
+
+/// A route made ready: its glob compiled, its plugin loaded.
+struct ReadyRoute {
+    target: Target,
+    plugin: String,
+    index_prefix: Option<String>,
+    options: Vec<(String, String)>,
+}
+
+/// What a matched route says about an object.
+pub struct Routed<'r> {
+    pub plugin: &'r Plugin,
+    pub index_prefix: Option<&'r str>,
+    pub options: &'r [(String, String)],
+}
+
+/// The plugin a Firehose stream gets when no route names it.
+pub const DEFAULT_STREAM_PLUGIN: &str = "apache";
+
+/// Routes objects to loaded plugins.
+pub struct Router {
+    routes: Vec<ReadyRoute>,
+    plugins: HashMap<String, Arc<Plugin>>,
+}
+
+impl Router {
+    /// Loads a local routing config and its plugins (paths relative to the config's folder).
+    pub fn load_local(sandbox: &Sandbox, config_path: &Path) -> Result<Self, RoutingError> {
+        let read = |path: &Path| {
+            std::fs::read(path)
+                .map_err(|e| RoutingError::Read { path: path.display().to_string(), message: e.to_string() })
+        };
+        let config = RoutingConfig::from_json(&read(config_path)?)?;
+        let base = config_path.parent().unwrap_or(Path::new("."));
+        Self::build(config, |name, source| match (&source.path, &source.key) {
+            (Some(path), _) => {
+                let wasm = read(&base.join(path))?;
+                verify(name, source, &wasm)?;
+                Ok(Arc::new(sandbox.load(name, &wasm)?))
+            }
+            _ => Err(RoutingError::Invalid(format!(
+                "plugin `{name}` is in S3 (`key`); a local routing config needs `path`"
+            ))),
+        })
+    }
+
+    /// Builds a router from a config, loading each plugin with `load`.
+    pub fn build(
+        config: RoutingConfig,
+        mut load: impl FnMut(&str, &PluginSource) -> Result<Arc<Plugin>, RoutingError>,
+    ) -> Result<Self, RoutingError> {
+        let mut plugins = HashMap::new();
+        for (name, source) in &config.plugins {
+            plugins.insert(name.clone(), load(name, source)?);
+        }
+        let glob = |glob: &str| {
+            Glob::new(glob)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| RoutingError::Invalid(format!("glob `{glob}`: {e}")))
+        };
+        let routes = config
+            .routes
+            .into_iter()
+            .map(|r| {
+                let target = match (&r.key_glob, &r.delivery_stream) {
+                    (Some(key), _) => Target::Objects { bucket: r.bucket, key: glob(key)? },
+                    (None, Some(stream)) => Target::Stream(glob(stream)?),
+                    (None, None) => unreachable!("checked by RoutingConfig::from_json"),
+                };
+                Ok(ReadyRoute {
+                    target,
+                    plugin: r.plugin,
+                    index_prefix: r.index_prefix,
+                    options: r.options.into_iter().collect(),
+                })
+            })
+            .collect::<Result<_, RoutingError>>()?;
+        Ok(Router { routes, plugins })
+    }
+
+    /// The first route matching the object, if any.
+    pub fn route(&self, object: &ObjectRef) -> Option<Routed<'_>> {
+        let route = self.routes.iter().find(|r| {
+            matches!(&r.target, Target::Objects { bucket, key } if *bucket == object.bucket && key.is_match(&object.key))
+        })?;
+        Some(self.routed(route))
+    }
+
+    /// The plugin transforming a Firehose delivery stream's batches: the first route naming
+    /// the stream, else the plugin named [`DEFAULT_STREAM_PLUGIN`].
+    pub fn route_stream(&self, stream: &str) -> Option<Routed<'_>> {
+        match self.routes.iter().find(|r| matches!(&r.target, Target::Stream(glob) if glob.is_match(stream))) {
+            Some(route) => Some(self.routed(route)),
+            None => self.plugins.get(DEFAULT_STREAM_PLUGIN).map(|plugin| Routed {
+                plugin,
+                index_prefix: None,
+                options: &[],
+            }),
+        }
+    }
+
+    fn routed<'r>(&'r self, route: &'r ReadyRoute) -> Routed<'r> {
+        Routed {
+            plugin: &self.plugins[&route.plugin],
+            index_prefix: route.index_prefix.as_deref(),
+            options: &route.options,
+        }
+    }
+
+    /// The loaded plugins, by name.
+    pub fn plugins(&self) -> impl Iterator<Item = (&str, &Arc<Plugin>)> {
+        self.plugins.iter().map(|(name, plugin)| (name.as_str(), plugin))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use globset::Glob;
+
+    #[test]
+    fn globs_match_across_slashes() {
+        let glob = Glob::new("alb/AWSLogs/*/elasticloadbalancing/*").unwrap().compile_matcher();
+        assert!(glob.is_match("alb/AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2025/03/02/x.log.gz"));
+        assert!(!glob.is_match("cloudfront/E2X.2025-03-02-10.abc.gz"));
+    }
+}

@@ -1,0 +1,106 @@
+//! Where documents go ([`Sink`]), and where the records that did not become indexed documents
+//! go ([`DeadLetters`]): two seams, since one destination indexes and another keeps what
+//! failed. Both hear when an input begins and ends; `end` returns only when everything of the
+//! input is durable, so an input counts as done only then.
+
+mod bulk_files;
+mod memory;
+mod stdout;
+
+pub use bulk_files::{BulkFiles, DeadLetterFile};
+pub use memory::{Kept, KeptLetter, Memory};
+pub use stdout::{Stderr, Stdout};
+
+use crate::source::SourceRef;
+use std::io;
+
+/// Where a record came from: the input and the plugin that parsed it.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Origin<'a> {
+    #[serde(rename = "object")]
+    pub source: &'a SourceRef,
+    pub plugin: &'a str,
+    pub plugin_sha256: &'a str,
+}
+
+/// A document ready to index, of the input begun last.
+pub struct Document<'a> {
+    pub index: &'a str,
+    pub id: &'a str,
+    /// The number of the input record it came from, and where that record starts.
+    pub record_number: u64,
+    pub offset: u64,
+    /// The document's JSON object.
+    pub source: &'a [u8],
+}
+
+/// An input record that did not become an indexed document, with everything needed to find it.
+#[derive(serde::Serialize)]
+pub struct DeadLetter<'a> {
+    pub reason: &'a str,
+    #[serde(flatten)]
+    pub origin: Origin<'a>,
+    pub record_number: u64,
+    pub offset: u64,
+    /// The start of the raw record (or of the document, when OpenSearch refused it), invalid
+    /// UTF-8 replaced.
+    #[serde(serialize_with = "lossy")]
+    pub excerpt: &'a [u8],
+}
+
+fn lossy<S: serde::Serializer>(bytes: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&String::from_utf8_lossy(bytes))
+}
+
+/// Why a sink or a dead-letter store failed, by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The destination is unreachable, overloaded or throttling: the same work may succeed later.
+    #[error("{0}")]
+    Retryable(String),
+    /// The destination refused the request itself (not one document) and will again.
+    #[error("{0}")]
+    Refused(String),
+    /// Nothing can go on: local output failed, or the destination's answer makes no sense.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<io::Error> for SinkError {
+    fn from(e: io::Error) -> Self {
+        SinkError::Fatal(e.to_string())
+    }
+}
+
+/// A destination for documents. Documents it refuses for good (a mapping conflict) go to the
+/// dead letters passed in, with the reason.
+pub trait Sink {
+    /// An input begins: the documents until [`Sink::end`] are its.
+    fn begin(&mut self, _origin: Origin<'_>) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Takes a document.
+    fn document(&mut self, doc: &Document<'_>, refused: &mut dyn DeadLetters) -> Result<(), SinkError>;
+
+    /// The input ends: returns once each of its documents is stored or dead-lettered.
+    fn end(&mut self, _refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// A destination for dead letters.
+pub trait DeadLetters {
+    /// An input begins: the letters until [`DeadLetters::end`] are its.
+    fn begin(&mut self, _origin: Origin<'_>) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Takes a dead letter.
+    fn dead_letter(&mut self, letter: &DeadLetter<'_>) -> Result<(), SinkError>;
+
+    /// The input ends: returns once each of its letters is durable.
+    fn end(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,165 @@
+//! The function's warm state ([`Function`]: the sandbox, the routing config and its plugins,
+//! the S3 and OpenSearch clients) and what an event source can ask of it in one invocation
+//! ([`Invocation`]).
+
+use crate::config::{Config, RoutingSource};
+use crate::metrics::Tally;
+use kelk_runtime::aws::Aws;
+use kelk_runtime::aws::dead_letters::S3DeadLetters;
+use kelk_runtime::aws::plugin_store::{PluginStore, Refreshed};
+use kelk_runtime::aws::s3::S3;
+use kelk_runtime::opensearch::{BulkSink, Cluster};
+use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Stop};
+use kelk_runtime::routing::{Router, RoutingError};
+use kelk_runtime::sandbox::Sandbox;
+use kelk_runtime::source::{ObjectRef, SourceRef};
+use std::time::{Duration, Instant};
+
+/// Where routes come from.
+enum Routes {
+    Store(PluginStore),
+    Local(Router),
+}
+
+impl Routes {
+    fn router(&self) -> Option<&Router> {
+        match self {
+            Routes::Store(store) => store.router(),
+            Routes::Local(router) => Some(router),
+        }
+    }
+}
+
+/// The warm state of the function: sandbox, plugins, connections.
+pub struct Function {
+    config: Config,
+    sandbox: Sandbox,
+    routes: Routes,
+    s3: S3,
+    sink: BulkSink,
+    dead_letters: S3DeadLetters,
+}
+
+impl Function {
+    /// Cold start: the sandbox, the S3 client, the OpenSearch connection, and the routing config
+    /// with its plugins. A config from S3 that cannot be loaded does not stop the start: each
+    /// invocation tries again, and fails (to be retried) while there is none.
+    pub fn new(config: Config, aws: &Aws) -> anyhow::Result<Self> {
+        let sandbox = Sandbox::new(config.limits, Some(config.cache_dir.clone()))
+            .map_err(|e| anyhow::anyhow!("cannot start the plugin sandbox: {e:#}"))?;
+        let s3 = S3::new(aws);
+        let routes = match &config.routing {
+            RoutingSource::S3(uri) => {
+                let mut store = PluginStore::new(s3.clone(), uri.clone(), config.routing_check_every);
+                if let Err(error) = store.refresh(&sandbox) {
+                    tracing::error!(%error, "routing config refused at cold start");
+                }
+                Routes::Store(store)
+            }
+            RoutingSource::Local(path) => Routes::Local(Router::load_local(&sandbox, path)?),
+        };
+        let sink = BulkSink::new(Cluster::connect(&config.opensearch_url, config.auth.clone(), aws)?);
+        let dead_letters = S3DeadLetters::new(s3.clone(), config.dead_letters.clone());
+        Ok(Function { config, sandbox, routes, s3, sink, dead_letters })
+    }
+
+    /// What the bulk sink did since the last call.
+    pub(crate) fn take_bulk_stats(&mut self) -> kelk_runtime::opensearch::BulkStats {
+        self.sink.take_stats()
+    }
+
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+/// One invocation's work: what an event source asks of the function.
+pub struct Invocation<'f> {
+    function: &'f mut Function,
+    deadline: Instant,
+    /// What the invocation did, for its metrics.
+    pub tally: Tally,
+}
+
+impl<'f> Invocation<'f> {
+    /// The work of an invocation that takes no new input after `deadline`.
+    pub(crate) fn new(function: &'f mut Function, deadline: Instant) -> Self {
+        Invocation { function, deadline, tally: Tally::default() }
+    }
+
+    /// Loads or reloads the routing config. A refused new config is logged and counted while
+    /// the last good one goes on; with none loaded, the invocation fails.
+    pub(crate) fn refresh_routes(&mut self) -> Result<(), RoutingError> {
+        let Routes::Store(store) = &mut self.function.routes else { return Ok(()) };
+        match store.refresh(&self.function.sandbox) {
+            Ok(Refreshed::Unchanged) => Ok(()),
+            Ok(Refreshed::Reloaded { etag }) => {
+                tracing::info!(etag = etag.as_deref().unwrap_or(""), "routing config in use");
+                Ok(())
+            }
+            Err(error) => {
+                self.tally.config_refused += 1;
+                tracing::error!(%error, "routing config refused");
+                match store.router() {
+                    Some(_) => Ok(()),
+                    None => Err(error),
+                }
+            }
+        }
+    }
+
+    /// The routes of the config in use.
+    pub fn router(&self) -> Option<&Router> {
+        self.function.routes.router()
+    }
+
+    /// One S3 object through its plugin into OpenSearch, its rejected lines into the dead
+    /// letters; the counts go into the tally.
+    pub fn object(&mut self, object: &ObjectRef) -> Result<Counts, Failed> {
+        let source = SourceRef::Object(object.clone());
+        let result = self.ingest(&source, object);
+        let counts = match &result {
+            Ok(counts) => counts,
+            Err(failed) => {
+                if matches!(*failed.error, IngestError::Plugin(_) | IngestError::Contract { .. }) {
+                    self.tally.plugin_errors += 1;
+                }
+                tracing::error!(object = %object, error = %failed.error, "object failed");
+                &failed.counts
+            }
+        };
+        self.tally.counts.add(counts);
+        result
+    }
+
+    fn ingest(&mut self, source: &SourceRef, object: &ObjectRef) -> Result<Counts, Failed> {
+        if Instant::now() >= self.deadline {
+            return Err(IngestError::Deadline { input: source.clone(), bytes: 0 }.into());
+        }
+        let function = &mut *self.function;
+        let routed = function.routes.router().and_then(|r| r.route(object));
+        let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(self.deadline) };
+        let open = || function.s3.open(object);
+        let counts =
+            pipeline::ingest_routed(routed, source, open, stop, &mut function.sink, &mut function.dead_letters)?;
+        tracing::info!(object = %object, documents = counts.documents, rejected = counts.rejected, skipped = counts.skipped, bytes = counts.bytes, "object done");
+        Ok(counts)
+    }
+
+    /// The OpenSearch cluster.
+    pub fn cluster(&self) -> &Cluster {
+        self.function.sink.cluster()
+    }
+
+    /// The configured retention, in days.
+    pub fn retention_days(&self) -> Option<u32> {
+        self.function.config.retention_days
+    }
+}
+
+/// The instant to stop taking work: the invocation's deadline (milliseconds since the epoch)
+/// less `margin`.
+pub fn stop_at(deadline_ms: u64, margin: Duration) -> Instant {
+    let now_ms = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(margin)
+}

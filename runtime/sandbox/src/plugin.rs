@@ -1,0 +1,132 @@
+//! A loaded parser plugin: checked against the contract and the import allowlist,
+//! identified by the sha256 of its `.wasm`, compiled once (or loaded from the cache), and
+//! pre-instantiated so that each input gets a fresh instance in microseconds.
+
+use crate::contract::bindings::LogParserPre;
+use crate::contract::{CONTRACT_VERSION, PluginInfo, SourceContext};
+use crate::limits::Limits;
+use crate::session::{Session, SessionError};
+use crate::store::{StoreState, new_store};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use wasmtime::component::{Component, Linker};
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The `.wasm` cannot be read.
+    #[error("cannot read plugin {path}: {message}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The bytes are not a component wasmtime accepts.
+    #[error("plugin {plugin} is not a valid WebAssembly component: {message}")]
+    Invalid {
+        /// The plugin.
+        plugin: String,
+        /// What wasmtime said.
+        message: String,
+    },
+    /// The component imports something outside [`crate::ALLOWED_IMPORTS`].
+    #[error(
+        "plugin {plugin} imports `{import}`, which plugins may not use (a parser gets bytes and returns documents; it has no file system, network or environment)"
+    )]
+    ForbiddenImport {
+        /// The plugin.
+        plugin: String,
+        /// The first forbidden import.
+        import: String,
+    },
+    /// The component does not export the contract, or claims another major version.
+    #[error("plugin {plugin} does not implement the kelk:parser@{CONTRACT_VERSION} contract: {message}")]
+    Contract {
+        /// The plugin.
+        plugin: String,
+        /// What does not fit.
+        message: String,
+    },
+    /// `info()` failed.
+    #[error("plugin {plugin} failed while describing itself: {source}")]
+    Info {
+        /// The plugin.
+        plugin: String,
+        /// How the call failed.
+        source: SessionError,
+    },
+}
+
+/// A loaded plugin, ready to open sessions.
+pub struct Plugin {
+    /// Where the plugin came from, for messages.
+    pub name: String,
+    /// Hex sha256 of the `.wasm`: the plugin's identity.
+    pub sha256: String,
+    /// What the plugin says about itself.
+    pub info: PluginInfo,
+    pre: LogParserPre<StoreState>,
+    limits: Limits,
+}
+
+/// Loads a plugin into the engine of `linker`, which holds the allowed imports.
+pub(crate) fn load(
+    linker: &Linker<StoreState>,
+    cache_dir: Option<&Path>,
+    limits: Limits,
+    name: &str,
+    wasm: &[u8],
+    artifact: Option<&[u8]>,
+) -> Result<Plugin, PluginError> {
+    let engine = linker.engine();
+    let sha256 = hex::encode(Sha256::digest(wasm));
+    let precompiled = artifact.and_then(|artifact| {
+        // SAFETY: the artifact comes from the plugin store, which is trusted as much as the
+        // components it holds; wasmtime checks its version, target and settings.
+        unsafe { Component::deserialize(engine, artifact) }
+            .inspect_err(|e| tracing::warn!(plugin = name, error = %e, "precompiled artifact unusable; compiling"))
+            .ok()
+    });
+    let component = precompiled
+        .map_or_else(|| crate::cache::compile_cached(engine, cache_dir, &sha256, wasm), Ok)
+        .map_err(|e| PluginError::Invalid { plugin: name.into(), message: format!("{e:#}") })?;
+    let component_type = component.component_type();
+    if let Some(import) = crate::wasi::forbidden_import(component_type.imports(engine).map(|(name, _)| name)) {
+        return Err(PluginError::ForbiddenImport { plugin: name.into(), import: import.into() });
+    }
+    let contract = |e: wasmtime::Error| PluginError::Contract { plugin: name.into(), message: format!("{e:#}") };
+    let pre = LogParserPre::new(linker.instantiate_pre(&component).map_err(contract)?).map_err(contract)?;
+    let info = describe(&pre, limits, name).map_err(|source| PluginError::Info { plugin: name.into(), source })?;
+    let major = |v: &str| v.split('.').next().unwrap_or_default().to_owned();
+    if major(&info.contract_version) != major(CONTRACT_VERSION) {
+        return Err(PluginError::Contract {
+            plugin: name.into(),
+            message: format!(
+                "it was built for contract {}, this host implements {CONTRACT_VERSION}",
+                info.contract_version
+            ),
+        });
+    }
+    Ok(Plugin { name: name.into(), sha256, info, pre, limits })
+}
+
+/// Calls `info()` in an instance of its own.
+fn describe(pre: &LogParserPre<StoreState>, limits: Limits, name: &str) -> Result<PluginInfo, SessionError> {
+    let mut store = new_store(pre.engine(), limits);
+    let label = || format!("plugin {name}");
+    let bindings = pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, label()))?;
+    bindings.kelk_parser_parser().call_info(&mut store).map_err(|e| SessionError::from_call(e, &store, label()))
+}
+
+impl Plugin {
+    /// Opens a session for one input, in a fresh instance; `label` names the input in errors
+    /// (`plugin alb on s3://bucket/key: …`).
+    pub fn session(&self, ctx: &SourceContext, label: &str) -> Result<Session, SessionError> {
+        let context = format!("plugin {} on {label}", self.info.name);
+        let mut store = new_store(self.pre.engine(), self.limits);
+        let bindings =
+            self.pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
+        Session::open(store, bindings, ctx, context, self.limits)
+    }
+}
