@@ -8,8 +8,8 @@
 //! - `-1` processing times and `-` values are absent fields, not `-1.0` or null;
 //! - VRL's strict mode refuses unknown trailing fields; we always keep them
 //!   (`aws.elb.unknown_fields`), since AWS appends fields over time;
-//! - received/sent bytes of a Network Load Balancer connection are
-//!   `source.bytes`/`destination.bytes`, and such a line has no `http.*`.
+//! - received/sent bytes of a connection (a Classic TCP or SSL listener, a Network Load
+//!   Balancer) are `source.bytes`/`destination.bytes`, and such a line has no `http.*`.
 //!
 //! No line of the corpus is refused: plaso's file gives 16 documents, as plaso does, its
 //! Network Load Balancer `tls` lines among them.
@@ -65,6 +65,14 @@ fn every_line_is_a_document_or_a_rejection_with_a_reason() {
                 doc.source
             );
             assert!(doc.index.starts_with("logs-aws.elb_logs-default-20"), "{}", doc.index);
+            // An HTTP request or a connection, never a mix of the two.
+            let category = &doc.source["event"]["category"];
+            if category == &json!(["web"]) {
+                assert!(doc.source["http"]["response"]["status_code"].is_u64(), "{}", doc.source);
+            } else {
+                assert_eq!(category, &json!(["network"]), "{}", doc.source);
+                assert!(doc.source["http"].is_null() && doc.source["url"].is_null(), "{}", doc.source);
+            }
         }
         total.0 += sink.documents.len();
         total.1 += sink.dead_letters.len();
@@ -190,10 +198,24 @@ fn agrees_with_plaso_on_its_first_event() {
     assert_eq!(expected["checks"][1]["number_of_event_data"], 16);
     assert_eq!(sink.documents.len(), 16);
     assert!(sink.dead_letters.is_empty());
-    // Its last two lines are Network Load Balancer connections.
+    // Its last four lines: a Classic TCP and a Classic SSL connection, two NLB connections.
+    let kinds: Vec<_> = sink.documents[12..]
+        .iter()
+        .map(|d| {
+            (d.record_number, get(&d.source, "aws.elb.type").as_str(), get(&d.source, "aws.elb.protocol").as_str())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (13, None, Some("tcp")),
+            (14, None, Some("ssl")),
+            (15, Some("tls"), Some("tls")),
+            (16, Some("tls"), Some("tls"))
+        ]
+    );
     for nlb in &sink.documents[14..] {
         let d = &nlb.source;
-        assert_eq!((get(d, "aws.elb.type"), &d["http"]), (&json!("tls"), &Value::Null));
         assert_eq!(get(d, "aws.elb.name"), "net/my-network-loadbalancer/c6e77e28c25b2234");
         assert_eq!(
             (get(d, "source.ip"), get(d, "source.port"), get(d, "source.bytes")),

@@ -8,11 +8,14 @@
 //! "redirect_url" "error_reason" "target:port_list" "target_status_code_list"
 //! "classification" "classification_reason" conn_trace_id "transformed_host"
 //! "transformed_uri" "request_transform_status"`, each field after `"request"` appearing only
-//! in newer layouts. A Classic Load Balancer line has no `type` and stops at `ssl_protocol`.
+//! in newer layouts. A Classic Load Balancer line has no `type` and stops at `ssl_protocol`;
+//! for a TCP or SSL listener its request is `"- - - "` and its status codes are `- -`.
 //!
-//! ECS: `http.*`, `url.*`, `user_agent.*`, `source.*`, `tls.*`; the rest is `aws.elb.*`.
+//! ECS: an HTTP request is `http.*`, `url.*`, `user_agent.*`, `source.*`, `tls.*`; a TCP or
+//! SSL connection has no request, and its bytes are `source.bytes`/`destination.bytes`. The
+//! rest is `aws.elb.*`, with `aws.elb.protocol` `http`, `tcp` or `ssl`.
 
-use crate::{Fields, WEB_EVENT, count};
+use crate::{Fields, NETWORK_EVENT, WEB_EVENT, count, peer};
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_iso8601;
@@ -60,6 +63,38 @@ pub mod at {
     pub const REQUIRED: usize = REQUEST + 1;
 }
 
+/// What a Classic listener carried: ALB lines are all HTTP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Listener {
+    Http,
+    Tcp,
+    Ssl,
+}
+
+impl Listener {
+    fn of(typed: bool, f: &Fields) -> Listener {
+        let connection = !typed
+            && f[at::REQUEST].trim_ascii_end() == b"- - -"
+            && f[at::ELB_STATUS] == b"-"
+            && f[at::TARGET_STATUS] == b"-";
+        if !connection {
+            Listener::Http
+        } else if dash(f[at::SSL_CIPHER]).is_some() || dash(f[at::SSL_PROTOCOL]).is_some() {
+            Listener::Ssl
+        } else {
+            Listener::Tcp
+        }
+    }
+
+    fn name(self) -> &'static [u8] {
+        match self {
+            Listener::Http => b"http",
+            Listener::Tcp => b"tcp",
+            Listener::Ssl => b"ssl",
+        }
+    }
+}
+
 /// Parses an access line, ALB's when it is `typed` (starts with its type), else Classic's.
 pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, String> {
     let mut tokens = Tokens::new(line);
@@ -81,13 +116,14 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, St
         return Err(format!("{n} fields after the type, at least {} expected (time … \"request\")", at::REQUIRED));
     }
     let elb_status = count(f[at::ELB_STATUS], "elb_status_code")?;
+    let listener = Listener::of(typed, &f);
 
     doc.timestamp_text("@timestamp", f[at::TIME], time);
     doc.fields(ecs::AWS_ENVELOPE);
 
     {
         let mut event = doc.object("event");
-        event.fields(WEB_EVENT);
+        event.fields(if listener == Listener::Http { WEB_EVENT } else { NETWORK_EVENT });
         if let Some(status) = elb_status {
             event.str("outcome", ecs::http_outcome(status));
         }
@@ -105,10 +141,16 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, St
 
     let received = dash(f[at::RECEIVED_BYTES]).and_then(parse_u64);
     let sent = dash(f[at::SENT_BYTES]).and_then(parse_u64);
-    ecs::endpoint(doc, "source", f[at::CLIENT]);
-    http(doc, &f, elb_status, received, sent);
-    doc.object("destination").opt_str("domain", dash(f[at::DOMAIN_NAME]));
-    doc.object("trace").opt_str("id", dash(f[at::TRACE_ID]));
+    if listener == Listener::Http {
+        ecs::endpoint(doc, "source", f[at::CLIENT]);
+        http(doc, &f, elb_status, received, sent);
+        doc.object("destination").opt_str("domain", dash(f[at::DOMAIN_NAME]));
+        doc.object("trace").opt_str("id", dash(f[at::TRACE_ID]));
+    } else {
+        // A connection's bytes, counted from the client's side and the load balancer's.
+        peer(doc, "source", Some(f[at::CLIENT]), received);
+        peer(doc, "destination", None, sent);
+    }
     {
         let mut tls = doc.object("tls");
         tls.opt_str("cipher", dash(f[at::SSL_CIPHER]));
@@ -119,7 +161,7 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, St
 
     let mut aws = doc.object("aws");
     let mut elb = aws.object("elb");
-    elb.opt_str("type", kind).str("protocol", b"http").str("name", f[at::ELB]);
+    elb.opt_str("type", kind).str("protocol", listener.name()).str("name", f[at::ELB]);
     {
         // A Lambda target has no ip:port, yet a status code.
         let mut backend = elb.object("backend");

@@ -2,7 +2,8 @@
 //! `AWSLogs/<account>/elasticloadbalancing/<region>/…`, each in its own module:
 //!
 //! - `access`: Application Load Balancer access logs in every published layout (and the
-//!   fields AWS appends later), and Classic Load Balancer access logs;
+//!   fields AWS appends later), and Classic Load Balancer access logs, of HTTP(S) and of
+//!   TCP/SSL listeners;
 //! - `nlb`: Network Load Balancer access logs (its TLS listeners' connections);
 //! - `connection`: Application Load Balancer connection logs (`…_conn_log_…` objects).
 //!
@@ -96,7 +97,7 @@ fn is_version(s: &[u8]) -> bool {
 const WEB_EVENT: &str =
     r#""kind":"event","category":["web"],"type":["access"],"dataset":"aws.elb_logs","module":"aws""#;
 
-/// The event fields of TLS connections, written in one piece.
+/// The event fields of TCP and TLS connections, written in one piece.
 const NETWORK_EVENT: &str =
     r#""kind":"event","category":["network"],"type":["connection"],"dataset":"aws.elb_logs","module":"aws""#;
 
@@ -270,5 +271,14 @@ mod tests {
             assert_eq!(conn["aws"]["elb"].get("name"), None);
         }
         assert_eq!(parse(CONNECTION).unwrap()["source"]["ip"], "10.1.2.3");
+    }
+
+    #[test]
+    fn a_classic_tcp_line_is_a_connection() {
+        let tcp = parse(CLASSIC_TCP).unwrap();
+        assert_eq!(tcp["aws"]["elb"]["protocol"], "tcp");
+        assert_eq!(tcp["event"]["category"][0], "network");
+        assert_eq!((tcp["source"]["bytes"].as_u64(), tcp["destination"]["bytes"].as_u64()), (Some(82), Some(305)));
+        assert_eq!((tcp.get("http"), tcp.get("url")), (None, None));
     }
 }
