@@ -15,7 +15,7 @@
 //! SSL connection has no request, and its bytes are `source.bytes`/`destination.bytes`. The
 //! rest is `aws.elb.*`, with `aws.elb.protocol` `http`, `tcp` or `ssl`.
 
-use crate::{Fields, NETWORK_EVENT, WEB_EVENT, count, peer};
+use crate::{Fields, NETWORK_EVENT, Shape, WEB_EVENT, count, peer};
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_iso8601;
@@ -63,6 +63,21 @@ pub mod at {
     pub const REQUIRED: usize = REQUEST + 1;
 }
 
+/// How each field is written. The other quoted fields were bare in the first layouts, and
+/// the target lists are bare in some samples, so only these are known never to be quoted.
+fn shape(i: usize) -> Shape {
+    match i {
+        at::REQUEST | at::USER_AGENT => Shape::Text,
+        at::TIME..=at::SENT_BYTES
+        | at::SSL_CIPHER..=at::TARGET_GROUP_ARN
+        | at::MATCHED_RULE_PRIORITY
+        | at::REQUEST_CREATION_TIME
+        | at::CONN_TRACE_ID => Shape::Bare,
+        at::KNOWN.. => Shape::Text,
+        _ => Shape::Plain,
+    }
+}
+
 /// What a Classic listener carried: ALB lines are all HTTP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Listener {
@@ -107,7 +122,7 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, St
         None
     };
     let mut f = Fields::new();
-    f.split(tokens, usize::from(typed))?;
+    f.split(tokens, usize::from(typed), shape)?;
     let n = f.n;
 
     let time = parse_iso8601(f[at::TIME])
@@ -280,5 +295,14 @@ mod tests {
         assert_eq!((r.method, r.url, r.version), (None, Some(&b"http://example.com:80-"[..]), None));
         let r = Request::parse(b"GET http://x/a b HTTP/1.1");
         assert_eq!(r.url, Some(&b"http://x/a b"[..]));
+    }
+
+    #[test]
+    fn every_known_field_has_a_shape() {
+        assert_eq!(shape(at::REQUEST), Shape::Text);
+        assert_eq!(shape(at::TRACE_ID), Shape::Plain);
+        assert_eq!(shape(at::REQUEST_TRANSFORM_STATUS), Shape::Plain);
+        assert_eq!(shape(at::CONN_TRACE_ID), Shape::Bare);
+        assert_eq!(shape(at::KNOWN), Shape::Text);
     }
 }

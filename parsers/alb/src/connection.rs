@@ -13,7 +13,7 @@
 //! id is `aws.elb.connection_trace_id`, as in access documents, so that the two join on it;
 //! `trace.id` is the request's X-Ray id there and is left to it.
 
-use crate::{Fields, NETWORK_EVENT, count, iso8601, shown, tls_version};
+use crate::{Fields, NETWORK_EVENT, Shape, count, iso8601, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::json::is_json_number;
 use kelk_parser_sdk::text::unescape;
@@ -38,9 +38,18 @@ pub mod at {
     pub const KNOWN: usize = 12;
 }
 
+/// The subject is quoted (and may hold quotes, as a certificate's text); the validity may be.
+fn shape(i: usize) -> Shape {
+    match i {
+        at::LEAF_CLIENT_CERT_SUBJECT | at::KNOWN.. => Shape::Text,
+        at::LEAF_CLIENT_CERT_VALIDITY => Shape::Plain,
+        _ => Shape::Bare,
+    }
+}
+
 pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
     let mut f = Fields::new();
-    f.split(Tokens::new(line), 0)?;
+    f.split(Tokens::new(line), 0, shape)?;
     if f.n < at::KNOWN {
         return Err(format!(
             "{} fields, {} expected in an ALB connection log line (timestamp … conn_trace_id)",

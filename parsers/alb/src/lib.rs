@@ -104,6 +104,20 @@ const NETWORK_EVENT: &str =
 /// Room for every known field of any kind plus a few appended ones, on the stack.
 const MAX_FIELDS: usize = access::at::KNOWN + 16;
 
+/// What a field may look like, for catching a line whose quoting is broken: the tokenizer
+/// ends a quoted field at a quote followed by a space, so where that space is missing it runs
+/// on into the fields after, which then cannot be told apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// Never quoted: a quoted token here means the fields before it ran together.
+    Bare,
+    /// Quoted or not, but with no quote inside: AWS writes it, and puts none there.
+    Plain,
+    /// Anything: text from the client (a request, a user agent, a certificate's subject),
+    /// which may hold quotes, and fields AWS has not defined yet.
+    Text,
+}
+
 /// The fields of a line, on the stack; `-` past the last.
 struct Fields<'a> {
     f: [&'a [u8]; MAX_FIELDS],
@@ -119,13 +133,34 @@ impl<'a> Fields<'a> {
     }
 
     /// Splits the rest of a line, of which `before` fields were taken already (reasons count
-    /// fields from the line's start).
-    fn split(&mut self, tokens: Tokens<'a>, before: usize) -> Result<(), String> {
+    /// fields from the line's start), checking each against its `shape`.
+    fn split(&mut self, tokens: Tokens<'a>, before: usize, shape: impl Fn(usize) -> Shape) -> Result<(), String> {
         for token in tokens {
             let field = before + self.n + 1;
             let Ok(token) = token else {
                 return Err(format!("field {field} opens a quote that is never closed"));
             };
+            if token.quoted {
+                match shape(self.n) {
+                    Shape::Bare => {
+                        return Err(format!(
+                            "field {field} is quoted, which it never is: the quoting before it is broken \
+                             (a closing quote without a space after it, or a space inside a field), so the \
+                             fields cannot be told apart"
+                        ));
+                    }
+                    Shape::Plain => {
+                        if let Some(q) = inner_quote(token.text) {
+                            return Err(format!(
+                                "field {field} runs on past a quote (`{}`): the space after a closing quote \
+                                 is missing, so the fields cannot be told apart",
+                                shown(&token.text[q..])
+                            ));
+                        }
+                    }
+                    Shape::Text => {}
+                }
+            }
             match self.f.get_mut(self.n) {
                 Some(slot) => *slot = token.text,
                 None => self.extra.push(token.text),
@@ -149,6 +184,19 @@ impl<'a> std::ops::Index<usize> for Fields<'a> {
     fn index(&self, i: usize) -> &&'a [u8] {
         &self.f[i]
     }
+}
+
+/// Where a quote not escaped by a backslash is, reading as the tokenizer does: a quote is
+/// escaped when an odd run of backslashes comes before it.
+fn inner_quote(text: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(q) = memchr::memchr(b'"', &text[from..]).map(|q| from + q) {
+        if text[..q].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0 {
+            return Some(q);
+        }
+        from = q + 1;
+    }
+    None
 }
 
 /// A field's text for a reason: at most 40 bytes of it.
@@ -280,5 +328,32 @@ mod tests {
         assert_eq!(tcp["event"]["category"][0], "network");
         assert_eq!((tcp["source"]["bytes"].as_u64(), tcp["destination"]["bytes"].as_u64()), (Some(82), Some(305)));
         assert_eq!((tcp.get("http"), tcp.get("url")), (None, None));
+    }
+
+    #[test]
+    fn a_field_that_runs_on_past_a_quote_rejects_the_line() {
+        let line = String::from_utf8(ALB.to_vec()).unwrap().replace(r#""-" 0 2018"#, r#""-"0 2018"#);
+        let reason = parse(line.as_bytes()).unwrap_err();
+        assert!(reason.starts_with("field 20 runs on past a quote (`\"0 2018-07-02T22:22:48.364000Z"), "{reason}");
+        // A request and a user agent may hold quotes that the tokenizer reads past.
+        let line = String::from_utf8(ALB.to_vec())
+            .unwrap()
+            .replace("curl/7.46.0", r#"curl/"7.46.0""#)
+            .replace(":80/ HTTP", r#":80/?q=alert("x") HTTP"#);
+        let doc = parse(line.as_bytes()).unwrap();
+        assert_eq!(doc["user_agent"]["original"], r#"curl/"7.46.0""#);
+        assert_eq!(doc["url"]["query"], r#"q=alert("x")"#);
+        // The user agent ran into the fields after it: a quoted field where none is.
+        let line = String::from_utf8(ALB.to_vec()).unwrap().replace(r#""curl/7.46.0" -"#, r#""curl/7.46.0"-"#);
+        assert!(parse(line.as_bytes()).unwrap_err().starts_with("field 15 is quoted, which it never is"));
+    }
+
+    #[test]
+    fn inner_quotes_are_found_as_the_tokenizer_reads_them() {
+        assert_eq!(inner_quote(b"plain"), None);
+        assert_eq!(inner_quote(br#"a\"b"#), None);
+        assert_eq!(inner_quote(br#"a\\"b"#), Some(3));
+        assert_eq!(inner_quote(br#"-"1"#), Some(1));
+        assert_eq!(inner_quote(b"ends\\"), None);
     }
 }

@@ -16,7 +16,7 @@
 //! with the client, `tls.curve` the named group, `tls.established` whether it completed).
 //! The rest, ECS having no name for it, is `aws.elb.*` under the log's own names.
 
-use crate::{Fields, NETWORK_EVENT, count, iso8601, peer, shown, tls_version};
+use crate::{Fields, NETWORK_EVENT, Shape, count, iso8601, peer, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::text::percent_decode;
 use kelk_parser_sdk::tokens::Tokens;
@@ -53,9 +53,17 @@ pub mod at {
     pub const REQUIRED: usize = DOMAIN_NAME + 1;
 }
 
+/// Only the ALPN list is quoted, and its quotes are checked as it is read.
+fn shape(i: usize) -> Shape {
+    match i {
+        at::ALPN_CLIENT_PREFERENCE_LIST | at::KNOWN.. => Shape::Text,
+        _ => Shape::Bare,
+    }
+}
+
 pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
     let mut f = Fields::new();
-    f.split(Tokens::new(line), 0)?;
+    f.split(Tokens::new(line), 0, shape)?;
     if f.n < at::REQUIRED {
         return Err(format!(
             "{} fields, at least {} expected in a Network Load Balancer line (type … domain_name)",
