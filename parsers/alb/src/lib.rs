@@ -103,6 +103,7 @@ const NETWORK_EVENT: &str =
 
 /// Room for every known field of any kind plus a few appended ones, on the stack.
 const MAX_FIELDS: usize = access::at::KNOWN + 16;
+const _: () = assert!(nlb::at::KNOWN < MAX_FIELDS && connection::at::KNOWN < MAX_FIELDS);
 
 /// What a field may look like, for catching a line whose quoting is broken: the tokenizer
 /// ends a quoted field at a quote followed by a space, so where that space is missing it runs
