@@ -1,72 +1,29 @@
-//! Elastic Load Balancing access logs: Application Load Balancer lines in every layout AWS
-//! has published (and the fields it appends later), and Classic Load Balancer lines.
+//! Elastic Load Balancing logs: the four kinds AWS delivers under
+//! `AWSLogs/<account>/elasticloadbalancing/<region>/…`, each in its own module:
 //!
-//! Reference: "Access log entries" in the ALB user guide. An ALB line is
-//! `type time elb client:port target:port request_processing_time target_processing_time
-//! response_processing_time elb_status_code target_status_code received_bytes sent_bytes
-//! "request" "user_agent" ssl_cipher ssl_protocol target_group_arn "trace_id" "domain_name"
-//! "chosen_cert_arn" matched_rule_priority request_creation_time "actions_executed"
-//! "redirect_url" "error_reason" "target:port_list" "target_status_code_list"
-//! "classification" "classification_reason" conn_trace_id "transformed_host"
-//! "transformed_uri" "request_transform_status"`, each field after `"request"` appearing only
-//! in newer layouts. A Classic Load Balancer line has no `type` and stops at `ssl_protocol`.
+//! - `access`: Application Load Balancer access logs in every published layout (and the
+//!   fields AWS appends later), and Classic Load Balancer access logs, of HTTP(S) and of
+//!   TCP/SSL listeners;
+//! - `nlb`: Network Load Balancer access logs (its TLS listeners' connections);
+//! - `connection`: Application Load Balancer connection logs (`…_conn_log_…` objects).
+//!
+//! Every line says by its shape which kind it is (`Kind::of`). The object key says it too,
+//! but keys change when logs are copied, and a Firehose record or a local file has none that
+//! AWS chose; the shape is always there, so a line is never read as another kind, whatever
+//! its object is called.
 
-use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
-use kelk_parser_sdk::text::unescape;
+mod access;
+mod connection;
+mod nlb;
+
+use kelk_parser_sdk::ecs::{self, dash, parse_u64};
 use kelk_parser_sdk::time::parse_iso8601;
 use kelk_parser_sdk::tokens::Tokens;
-use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext};
+use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext, Timestamp};
 
 pub struct Alb;
 
 kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<Alb>);
-
-/// Fields of the shared part, counted from `time` (ALB field 2, Classic field 1).
-mod at {
-    pub const TIME: usize = 0;
-    pub const ELB: usize = 1;
-    pub const CLIENT: usize = 2;
-    pub const TARGET: usize = 3;
-    pub const REQUEST_PROCESSING: usize = 4;
-    pub const TARGET_PROCESSING: usize = 5;
-    pub const RESPONSE_PROCESSING: usize = 6;
-    pub const ELB_STATUS: usize = 7;
-    pub const TARGET_STATUS: usize = 8;
-    pub const RECEIVED_BYTES: usize = 9;
-    pub const SENT_BYTES: usize = 10;
-    pub const REQUEST: usize = 11;
-    pub const USER_AGENT: usize = 12;
-    pub const SSL_CIPHER: usize = 13;
-    pub const SSL_PROTOCOL: usize = 14;
-    // ALB only from here on.
-    pub const TARGET_GROUP_ARN: usize = 15;
-    pub const TRACE_ID: usize = 16;
-    pub const DOMAIN_NAME: usize = 17;
-    pub const CHOSEN_CERT_ARN: usize = 18;
-    pub const MATCHED_RULE_PRIORITY: usize = 19;
-    pub const REQUEST_CREATION_TIME: usize = 20;
-    pub const ACTIONS_EXECUTED: usize = 21;
-    pub const REDIRECT_URL: usize = 22;
-    pub const ERROR_REASON: usize = 23;
-    pub const TARGET_PORT_LIST: usize = 24;
-    pub const TARGET_STATUS_CODE_LIST: usize = 25;
-    pub const CLASSIFICATION: usize = 26;
-    pub const CLASSIFICATION_REASON: usize = 27;
-    pub const CONN_TRACE_ID: usize = 28;
-    pub const TRANSFORMED_HOST: usize = 29;
-    pub const TRANSFORMED_URI: usize = 30;
-    pub const REQUEST_TRANSFORM_STATUS: usize = 31;
-    /// Fields AWS has not defined yet: kept, never a failure.
-    pub const KNOWN: usize = 32;
-    /// Every layout has at least `time` … `"request"`.
-    pub const REQUIRED: usize = REQUEST + 1;
-}
-
-/// The event fields every document has, written in one piece.
-const EVENT: &str = r#""kind":"event","category":["web"],"type":["access"],"dataset":"aws.elb_logs","module":"aws""#;
-
-/// Room for every known field plus a few appended ones, on the stack.
-const MAX_FIELDS: usize = at::KNOWN + 16;
 
 impl LineParser for Alb {
     const INFO: Info = Info {
@@ -81,219 +38,323 @@ impl LineParser for Alb {
     }
 
     fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
-        let mut tokens = Tokens::new(line);
-        let Some(Ok(first)) = tokens.clone().next() else {
-            return Parsed::Reject("empty or unterminated first field".into());
+        let parsed = match Kind::of(line) {
+            Kind::Application => access::parse(line, true, doc),
+            Kind::Classic => access::parse(line, false, doc),
+            Kind::Network => nlb::parse(line, doc),
+            Kind::Connection => connection::parse(line, doc),
         };
-        // A Classic line starts with its timestamp; an ALB line with its type.
-        let kind = if first.text.first().is_some_and(u8::is_ascii_digit) {
-            None
+        match parsed {
+            Ok(time) => Parsed::Event(Event { time, natural_id: None }),
+            Err(reason) => Parsed::Reject(reason),
+        }
+    }
+}
+
+/// The kinds of line, told apart by their first two fields, which no kind quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// `type time …`: the type is a word (`http`, `h2`, …).
+    Application,
+    /// `time elb client:port …`: the name has no dots or colons, so it is never an IP address.
+    Classic,
+    /// `type version time …`: the version is a number (`2.0`).
+    Network,
+    /// `time client_ip client_port listener_port …`.
+    Connection,
+}
+
+impl Kind {
+    fn of(line: &[u8]) -> Kind {
+        let line = skip_spaces(line);
+        let rest = skip_spaces(&line[field_len(line)..]);
+        if line.first().is_some_and(u8::is_ascii_digit) {
+            if ecs::parse_ip(&rest[..field_len(rest)]).is_some() { Kind::Connection } else { Kind::Classic }
+        } else if is_version(rest) {
+            Kind::Network
         } else {
-            tokens.next();
-            Some(first.text)
-        };
+            Kind::Application
+        }
+    }
+}
 
-        let mut f: [&[u8]; MAX_FIELDS] = [b"-"; MAX_FIELDS];
-        let mut n = 0;
-        let mut extra: Vec<&[u8]> = Vec::new();
+fn skip_spaces(s: &[u8]) -> &[u8] {
+    &s[s.iter().take_while(|&&b| b == b' ').count()..]
+}
+
+fn field_len(s: &[u8]) -> usize {
+    s.iter().position(|&b| b == b' ').unwrap_or(s.len())
+}
+
+/// `2.0 …`: digits and dots up to the next space, starting with a digit (a time has dashes),
+/// read no further than the first byte that is neither.
+fn is_version(s: &[u8]) -> bool {
+    s.first().is_some_and(u8::is_ascii_digit)
+        && s.iter().take_while(|&&b| b != b' ').all(|&b| b.is_ascii_digit() || b == b'.')
+}
+
+/// The event fields of HTTP requests, written in one piece.
+const WEB_EVENT: &str =
+    r#""kind":"event","category":["web"],"type":["access"],"dataset":"aws.elb_logs","module":"aws""#;
+
+/// The event fields of TCP and TLS connections, written in one piece.
+const NETWORK_EVENT: &str =
+    r#""kind":"event","category":["network"],"type":["connection"],"dataset":"aws.elb_logs","module":"aws""#;
+
+/// Room for every known field of any kind plus a few appended ones, on the stack.
+const MAX_FIELDS: usize = access::at::KNOWN + 16;
+const _: () = assert!(nlb::at::KNOWN < MAX_FIELDS && connection::at::KNOWN < MAX_FIELDS);
+
+/// What a field may look like, for catching a line whose quoting is broken: the tokenizer
+/// ends a quoted field at a quote followed by a space, so where that space is missing it runs
+/// on into the fields after, which then cannot be told apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// Never quoted: a quoted token here means the fields before it ran together.
+    Bare,
+    /// Quoted or not, but with no quote inside: AWS writes it, and puts none there.
+    Plain,
+    /// Anything: text from the client (a request, a user agent, a certificate's subject),
+    /// which may hold quotes, and fields AWS has not defined yet.
+    Text,
+}
+
+/// The fields of a line, on the stack; `-` past the last.
+struct Fields<'a> {
+    f: [&'a [u8]; MAX_FIELDS],
+    /// How many the line has.
+    n: usize,
+    /// Those past `MAX_FIELDS`.
+    extra: Vec<&'a [u8]>,
+}
+
+impl<'a> Fields<'a> {
+    fn new() -> Self {
+        Fields { f: [b"-"; MAX_FIELDS], n: 0, extra: Vec::new() }
+    }
+
+    /// Splits the rest of a line, of which `before` fields were taken already (reasons count
+    /// fields from the line's start), checking each against its `shape`.
+    fn split(&mut self, tokens: Tokens<'a>, before: usize, shape: impl Fn(usize) -> Shape) -> Result<(), String> {
         for token in tokens {
+            let field = before + self.n + 1;
             let Ok(token) = token else {
-                return Parsed::Reject(format!(
-                    "field {} opens a quote that is never closed",
-                    n + 1 + usize::from(kind.is_some())
-                ));
+                return Err(format!("field {field} opens a quote that is never closed"));
             };
-            if n < MAX_FIELDS {
-                f[n] = token.text;
-            } else {
-                extra.push(token.text);
-            }
-            n += 1;
-        }
-
-        let Some(time) = parse_iso8601(f[at::TIME]) else {
-            return Parsed::Reject(match kind {
-                Some(b"tls") => "a Network Load Balancer TLS log line, not an ALB or Classic ELB access log".into(),
-                _ => "not an ALB or Classic ELB access log line: no ISO 8601 time in the first or second field".into(),
-            });
-        };
-        if n < at::REQUIRED {
-            return Parsed::Reject(format!(
-                "{n} fields after the type, at least {} expected (time … \"request\")",
-                at::REQUIRED
-            ));
-        }
-
-        let elb_status = match dash(f[at::ELB_STATUS]) {
-            None => None,
-            Some(text) => match parse_u64(text) {
-                Some(status) => Some(status),
-                None => {
-                    return Parsed::Reject(format!(
-                        "elb_status_code `{}` is not a number",
-                        String::from_utf8_lossy(text)
-                    ));
-                }
-            },
-        };
-
-        doc.timestamp_text("@timestamp", f[at::TIME], time);
-        doc.fields(ecs::AWS_ENVELOPE);
-
-        {
-            let mut event = doc.object("event");
-            event.fields(EVENT);
-            if let Some(status) = elb_status {
-                event.str("outcome", ecs::http_outcome(status));
-            }
-            let times = [at::REQUEST_PROCESSING, at::TARGET_PROCESSING, at::RESPONSE_PROCESSING]
-                .map(|i| seconds_to_nanos(f[i]));
-            if let [Some(a), Some(b), Some(c)] = times {
-                event.u64("duration", a + b + c);
-            }
-            let created = f[at::REQUEST_CREATION_TIME];
-            if let Some(start) = dash(created).and_then(parse_iso8601) {
-                event.timestamp_text("start", created, start);
-            }
-            event.timestamp_text("end", f[at::TIME], time);
-        }
-
-        ecs::endpoint(doc, "source", f[at::CLIENT]);
-
-        let request_text = unescape(f[at::REQUEST]);
-        let request = Request::parse(&request_text);
-        {
-            let mut http = doc.object("http");
-            {
-                let mut req = http.object("request");
-                req.opt_str("method", request.method);
-                if let Some(bytes) = dash(f[at::RECEIVED_BYTES]).and_then(parse_u64) {
-                    req.u64("bytes", bytes);
+            if token.quoted {
+                match shape(self.n) {
+                    Shape::Bare => {
+                        return Err(format!(
+                            "field {field} is quoted, which it never is: the quoting before it is broken \
+                             (a closing quote without a space after it, or a space inside a field), so the \
+                             fields cannot be told apart"
+                        ));
+                    }
+                    Shape::Plain => {
+                        if let Some(q) = inner_quote(token.text) {
+                            return Err(format!(
+                                "field {field} runs on past a quote (`{}`): the space after a closing quote \
+                                 is missing, so the fields cannot be told apart",
+                                shown(&token.text[q..])
+                            ));
+                        }
+                    }
+                    Shape::Text => {}
                 }
             }
-            {
-                let mut resp = http.object("response");
-                if let Some(status) = elb_status {
-                    resp.u64("status_code", status);
-                }
-                if let Some(bytes) = dash(f[at::SENT_BYTES]).and_then(parse_u64) {
-                    resp.u64("bytes", bytes);
-                }
+            match self.f.get_mut(self.n) {
+                Some(slot) => *slot = token.text,
+                None => self.extra.push(token.text),
             }
-            http.opt_str("version", request.version);
+            self.n += 1;
         }
-        if let Some(url) = request.url {
-            ecs::url(doc, url);
-        }
-        doc.object("user_agent").opt_str("original", dash(f[at::USER_AGENT]).map(unescape).as_deref());
-        {
-            let mut tls = doc.object("tls");
-            tls.opt_str("cipher", dash(f[at::SSL_CIPHER]));
-            if let Some((protocol, version)) = dash(f[at::SSL_PROTOCOL]).and_then(ecs::tls_protocol) {
-                tls.str("version_protocol", protocol).str("version", version);
-            }
-        }
-        doc.object("destination").opt_str("domain", dash(f[at::DOMAIN_NAME]));
-        doc.object("trace").opt_str("id", dash(f[at::TRACE_ID]));
+        Ok(())
+    }
 
-        let mut aws = doc.object("aws");
-        let mut elb = aws.object("elb");
-        elb.opt_str("type", kind).str("protocol", b"http").str("name", f[at::ELB]);
-        {
-            // A Lambda target has no ip:port, yet a status code.
-            let mut backend = elb.object("backend");
-            if let Some((host, port)) = dash(f[at::TARGET]).and_then(ecs::split_host_port) {
-                backend.str("ip", host).u64("port", u64::from(port));
-            }
-            if let Some(status) = dash(f[at::TARGET_STATUS]).and_then(parse_u64) {
-                backend.object("http").object("response").u64("status_code", status);
-            }
+    /// Keeps the fields after the `known` ones as `unknown_fields`: AWS appends fields over time.
+    fn write_unknown(&self, elb: &mut Object, known: usize) {
+        if self.n > known {
+            elb.str_array("unknown_fields", self.f[known..self.n.min(MAX_FIELDS)].iter().chain(&self.extra).copied());
         }
-        for (key, i) in [
-            ("request_processing_time", at::REQUEST_PROCESSING),
-            ("backend_processing_time", at::TARGET_PROCESSING),
-            ("response_processing_time", at::RESPONSE_PROCESSING),
-        ] {
-            if f[i] != b"-1" {
-                elb.object(key).number_text("sec", f[i]);
-            }
-        }
-        elb.opt_str("ssl_cipher", dash(f[at::SSL_CIPHER])).opt_str("ssl_protocol", dash(f[at::SSL_PROTOCOL]));
-        elb.object("target_group").opt_str("arn", dash(f[at::TARGET_GROUP_ARN]));
-        elb.opt_str("trace_id", dash(f[at::TRACE_ID]));
-        elb.object("chosen_cert").opt_str("arn", dash(f[at::CHOSEN_CERT_ARN]));
-        if let Some(priority) = dash(f[at::MATCHED_RULE_PRIORITY]) {
-            elb.number_text("matched_rule_priority", priority);
-        }
-        if let Some(actions) = dash(f[at::ACTIONS_EXECUTED]) {
-            elb.str_array("action_executed", actions.split(|&b| b == b','));
-        }
-        elb.opt_str("redirect_url", dash(f[at::REDIRECT_URL]));
-        elb.object("error").opt_str("reason", dash(f[at::ERROR_REASON]));
-        if let Some(targets) = dash(f[at::TARGET_PORT_LIST]) {
-            elb.str_array("target_port", targets.split(|&b| b == b' ').filter(|t| !t.is_empty()));
-        }
-        if let Some(codes) = dash(f[at::TARGET_STATUS_CODE_LIST]) {
-            elb.str_array("target_status_code", codes.split(|&b| b == b' ').filter(|t| !t.is_empty()));
-        }
-        elb.opt_str("classification", dash(f[at::CLASSIFICATION]));
-        elb.opt_str("classification_reason", dash(f[at::CLASSIFICATION_REASON]));
-        elb.opt_str("connection_trace_id", dash(f[at::CONN_TRACE_ID]));
-        elb.opt_str("transformed_host", dash(f[at::TRANSFORMED_HOST]));
-        elb.opt_str("transformed_uri", dash(f[at::TRANSFORMED_URI]));
-        elb.opt_str("request_transform_status", dash(f[at::REQUEST_TRANSFORM_STATUS]));
-        if n > at::KNOWN {
-            elb.str_array("unknown_fields", f[at::KNOWN..n.min(MAX_FIELDS)].iter().copied().chain(extra));
-        }
-        Parsed::Event(Event { time, natural_id: None })
     }
 }
 
-/// The parts of the `"request"` field: `METHOD url PROTOCOL`, where the URL may contain spaces
-/// and any part may be `-` (ALB writes `"- - - "` when it could not read the request).
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Request<'a> {
-    method: Option<&'a [u8]>,
-    url: Option<&'a [u8]>,
-    version: Option<&'a [u8]>,
+impl<'a> std::ops::Index<usize> for Fields<'a> {
+    type Output = &'a [u8];
+
+    fn index(&self, i: usize) -> &&'a [u8] {
+        &self.f[i]
+    }
 }
 
-impl<'a> Request<'a> {
-    fn parse(request: &'a [u8]) -> Self {
-        let request = request.trim_ascii_end();
-        let Some(sp) = memchr::memchr(b' ', request) else {
-            return Request { method: dash(request).filter(|m| !m.is_empty()), ..Default::default() };
-        };
-        let (method, rest) = (&request[..sp], &request[sp + 1..]);
-        let (url, protocol) = match memchr::memrchr(b' ', rest) {
-            Some(sp) => (&rest[..sp], &rest[sp + 1..]),
-            None => (rest, &b""[..]),
-        };
-        let present = |s: &'a [u8]| dash(s).filter(|s| !s.is_empty());
-        Request { method: present(method), url: present(url), version: present(protocol).and_then(ecs::http_version) }
+/// Where a quote not escaped by a backslash is, reading as the tokenizer does: a quote is
+/// escaped when an odd run of backslashes comes before it.
+fn inner_quote(text: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(q) = memchr::memchr(b'"', &text[from..]).map(|q| from + q) {
+        if text[..q].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0 {
+            return Some(q);
+        }
+        from = q + 1;
     }
+    None
+}
+
+/// A field's text for a reason: at most 40 bytes of it.
+fn shown(text: &[u8]) -> String {
+    const MAX: usize = 40;
+    let more = if text.len() > MAX { "…" } else { "" };
+    format!("{}{more}", String::from_utf8_lossy(&text[..text.len().min(MAX)]))
+}
+
+/// A count written in decimal digits, `-` when absent; `name` is the field's, for the reason.
+fn count(text: &[u8], name: &str) -> Result<Option<u64>, String> {
+    match dash(text) {
+        None => Ok(None),
+        Some(t) => parse_u64(t).map(Some).ok_or_else(|| format!("{name} `{}` is not a number", shown(t))),
+    }
+}
+
+/// An ISO 8601 time; `name` is the field's, for the reason.
+fn iso8601(text: &[u8], name: &str) -> Result<Timestamp, String> {
+    parse_iso8601(text).ok_or_else(|| format!("{name} `{}` is not an ISO 8601 time", shown(text)))
+}
+
+/// ECS `source` or `destination`: the endpoint `host:port` names, if any, and the bytes it sent.
+fn peer(doc: &mut Object, key: &str, host_port: Option<&[u8]>, bytes: Option<u64>) {
+    let mut peer = doc.object(key);
+    if let Some(host_port) = host_port {
+        match ecs::split_host_port(host_port) {
+            Some((host, port)) => {
+                ecs::host_fields(&mut peer, host);
+                peer.u64("port", u64::from(port));
+            }
+            None => ecs::host_fields(&mut peer, host_port),
+        }
+    }
+    if let Some(bytes) = bytes {
+        peer.u64("bytes", bytes);
+    }
+}
+
+/// ECS `tls.version_protocol` and `tls.version` of a protocol name (`TLSv1.2`, `tlsv12`);
+/// returns a name they cannot hold, for the caller to keep under `aws.elb`.
+fn tls_version<'a>(tls: &mut Object, protocol: Option<&'a [u8]>) -> Option<&'a [u8]> {
+    let Some((name, version)) = protocol.and_then(ecs::tls_protocol) else {
+        return protocol;
+    };
+    tls.str("version_protocol", name).str("version", version);
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kelk_parser_sdk::Batch;
 
-    #[test]
-    fn the_event_fields_name_the_dataset() {
-        assert!(EVENT.contains(&format!(r#""dataset":"{}""#, Alb::INFO.dataset)));
+    const ALB: &[u8] = br#"http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-""#;
+    const CLASSIC: &[u8] = br#"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000086 0.001048 0.001337 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.38.0" DHE-RSA-AES128-SHA TLSv1.2"#;
+    const CLASSIC_TCP: &[u8] = br#"2021-05-13T23:39:45.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.001069 0.000028 0.000041 - - 82 305 "- - - " "-" - -"#;
+    const NLB: &[u8] = br#"tls 2.0 2018-12-20T02:59:40 net/my-network-loadbalancer/c6e77e28c25b2234 g3d4b5e8bb8464cd 72.21.218.154:51341 172.100.100.185:443 5 2 98 246 - arn:aws:acm:us-east-2:671290407336:certificate/2a108f19-aded-46b0-8493-c63eb1ef4a99 - ECDHE-RSA-AES128-SHA tlsv12 - my-network-loadbalancer-c6e77e28c25b2234.elb.us-east-2.amazonaws.com h2 h2 "h2","http/1.1" 2018-12-20T02:59:38"#;
+    /// A connection without client certificate: once read as an access line of a load
+    /// balancer called `10.1.2.3` whose request method was `TID_0123abcd`.
+    const CONNECTION: &[u8] = br#"2025-02-03T04:05:06.123456Z 10.1.2.3 49152 443 - - - "-" - - - TID_0123abcd"#;
+    const CONNECTION_MTLS: &[u8] = br#"2025-02-03T04:05:07.000001Z 2001:db8::7 50123 443 TLSv1.3 TLS_AES_128_GCM_SHA256 0.004 "CN=client.example.com,O=Example\, Inc.,C=US" NotBefore=2025-01-01T00:00:00Z;NotAfter=2026-01-01T00:00:00Z 0A1B2C3D4E5F Success TID_0123abce"#;
+
+    fn parse(line: &[u8]) -> Result<serde_json::Value, String> {
+        let mut batch = Batch::default();
+        batch.record(Default::default(), line, |doc| Alb.parse_line(line, doc));
+        match batch.rejections.first() {
+            Some(r) => Err(r.reason.clone()),
+            None => Ok(serde_json::from_slice(&batch.json).unwrap()),
+        }
     }
 
     #[test]
-    fn request_lines() {
-        let r = Request::parse(b"GET http://www.example.com:80/ HTTP/1.1");
+    fn the_event_fields_name_the_dataset() {
+        for event in [WEB_EVENT, NETWORK_EVENT] {
+            let v: serde_json::Value = serde_json::from_str(&format!("{{{event}}}")).unwrap();
+            assert_eq!(v["dataset"], Alb::INFO.dataset);
+        }
+    }
+
+    #[test]
+    fn each_kind_is_told_by_its_shape() {
+        assert_eq!(Kind::of(ALB), Kind::Application);
+        assert_eq!(Kind::of(CLASSIC), Kind::Classic);
+        assert_eq!(Kind::of(CLASSIC_TCP), Kind::Classic);
+        assert_eq!(Kind::of(NLB), Kind::Network);
+        assert_eq!(Kind::of(CONNECTION), Kind::Connection);
+        assert_eq!(Kind::of(CONNECTION_MTLS), Kind::Connection);
+        assert_eq!(Kind::of(b"not an elb line"), Kind::Application);
+        assert_eq!(Kind::of(b"   "), Kind::Application);
+    }
+
+    #[test]
+    fn each_kind_becomes_its_own_document() {
+        let alb = parse(ALB).unwrap();
         assert_eq!(
-            (r.method, r.url, r.version),
-            (Some(&b"GET"[..]), Some(&b"http://www.example.com:80/"[..]), Some(&b"1.1"[..]))
+            (alb["aws"]["elb"]["type"].as_str(), alb["event"]["category"][0].as_str()),
+            (Some("http"), Some("web"))
         );
-        assert_eq!(Request::parse(b"- - - "), Request::default());
-        let r = Request::parse(b"- http://example.com:80- -");
-        assert_eq!((r.method, r.url, r.version), (None, Some(&b"http://example.com:80-"[..]), None));
-        let r = Request::parse(b"GET http://x/a b HTTP/1.1");
-        assert_eq!(r.url, Some(&b"http://x/a b"[..]));
+        assert_eq!(alb["http"]["request"]["method"], "GET");
+
+        let classic = parse(CLASSIC).unwrap();
+        assert_eq!(classic["aws"]["elb"]["name"], "my-loadbalancer");
+        assert_eq!(classic["aws"]["elb"].get("type"), None);
+        assert_eq!(classic["http"]["response"]["status_code"], 200);
+
+        let nlb = parse(NLB).unwrap();
+        assert_eq!(nlb["aws"]["elb"]["type"], "tls");
+        assert_eq!(nlb["event"]["category"][0], "network");
+        assert_eq!(nlb.get("http"), None);
+
+        for line in [CONNECTION, CONNECTION_MTLS] {
+            let conn = parse(line).unwrap();
+            assert_eq!(conn["event"]["category"][0], "network");
+            assert!(conn["aws"]["elb"]["connection_trace_id"].as_str().unwrap().starts_with("TID_"));
+            assert_eq!(conn["destination"]["port"], 443);
+            for access_only in ["http", "url", "user_agent"] {
+                assert_eq!(conn.get(access_only), None, "{access_only}");
+            }
+            assert_eq!(conn["aws"]["elb"].get("name"), None);
+        }
+        assert_eq!(parse(CONNECTION).unwrap()["source"]["ip"], "10.1.2.3");
+    }
+
+    #[test]
+    fn a_classic_tcp_line_is_a_connection() {
+        let tcp = parse(CLASSIC_TCP).unwrap();
+        assert_eq!(tcp["aws"]["elb"]["protocol"], "tcp");
+        assert_eq!(tcp["event"]["category"][0], "network");
+        assert_eq!((tcp["source"]["bytes"].as_u64(), tcp["destination"]["bytes"].as_u64()), (Some(82), Some(305)));
+        assert_eq!((tcp.get("http"), tcp.get("url")), (None, None));
+    }
+
+    #[test]
+    fn a_field_that_runs_on_past_a_quote_rejects_the_line() {
+        let line = String::from_utf8(ALB.to_vec()).unwrap().replace(r#""-" 0 2018"#, r#""-"0 2018"#);
+        let reason = parse(line.as_bytes()).unwrap_err();
+        assert!(reason.starts_with("field 20 runs on past a quote (`\"0 2018-07-02T22:22:48.364000Z"), "{reason}");
+        // A request and a user agent may hold quotes that the tokenizer reads past.
+        let line = String::from_utf8(ALB.to_vec())
+            .unwrap()
+            .replace("curl/7.46.0", r#"curl/"7.46.0""#)
+            .replace(":80/ HTTP", r#":80/?q=alert("x") HTTP"#);
+        let doc = parse(line.as_bytes()).unwrap();
+        assert_eq!(doc["user_agent"]["original"], r#"curl/"7.46.0""#);
+        assert_eq!(doc["url"]["query"], r#"q=alert("x")"#);
+        // The user agent ran into the fields after it: a quoted field where none is.
+        let line = String::from_utf8(ALB.to_vec()).unwrap().replace(r#""curl/7.46.0" -"#, r#""curl/7.46.0"-"#);
+        assert!(parse(line.as_bytes()).unwrap_err().starts_with("field 15 is quoted, which it never is"));
+    }
+
+    #[test]
+    fn inner_quotes_are_found_as_the_tokenizer_reads_them() {
+        assert_eq!(inner_quote(b"plain"), None);
+        assert_eq!(inner_quote(br#"a\"b"#), None);
+        assert_eq!(inner_quote(br#"a\\"b"#), Some(3));
+        assert_eq!(inner_quote(br#"-"1"#), Some(1));
+        assert_eq!(inner_quote(b"ends\\"), None);
     }
 }
