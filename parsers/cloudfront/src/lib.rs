@@ -1,25 +1,43 @@
-//! CloudFront standard (access) logs, W3C style: tab-separated fields in the order of the last
-//! `#Fields:` header; `#Version`/`#Fields` pairs may repeat inside one object.
+//! CloudFront standard logs, legacy and v2, in either of the two line formats:
 //!
-//! Reference: "Standard logging reference" in the CloudFront developer guide. A file without a
-//! header gets the documented field order, of which the 23-, 24- and 26-field layouts of
-//! earlier years are prefixes. A field this parser does not know is kept as
-//! `aws.cloudfront.<name>` (hyphens and parentheses become `_`), never a failure.
+//! - W3C: tab-separated fields in the order of the last `#Fields:` header; `#Version`/`#Fields`
+//!   pairs may repeat inside one object;
+//! - JSON (v2 only): one object per line, the field names its keys, the values strings or
+//!   numbers, `-` or `null` for absent.
+//!
+//! Both are read into the same [`Values`], and one mapping writes the document.
+//!
+//! Reference: "Standard logging reference" in the CloudFront developer guide. With logging v2
+//! the owner chooses the fields and their order. A W3C file without a header gets the
+//! documented legacy order, of which the 23-, 24- and 26-field layouts of earlier years are
+//! prefixes. A field this parser does not know is kept as `aws.cloudfront.<name>` (hyphens and
+//! parentheses become `_`), never a failure. v2's third format, Parquet, is not a line format
+//! and is not read here.
+//!
+//! Time: `date` and `time` (UTC), or v2's `timestamp` (Unix seconds, perhaps with a fraction) or
+//! `timestamp(ms)` (Unix milliseconds), whichever the owner logs; given several, the most precise.
+//!
+//! v2's fields: `c-country` and `asn` are ECS `source.geo.country_iso_code` and
+//! `source.as.number`; `DistributionId`, `origin-fbl`, `origin-lbl` (seconds) and the others
+//! go under `aws.cloudfront.*`. `x-forwarded-for` is kept as written in
+//! `aws.cloudfront.x_forwarded_for`, and the IP addresses in its list are `network.forwarded_ip`.
 //!
 //! Decoding: CloudFront percent-encodes `cs(User-Agent)`, `cs(Referer)` and `cs(Cookie)`, and
 //! real logs encode the user agent twice (`%2520` for a space). Those three fields are decoded
 //! once, and the user agent a second time when one decoding leaves `%20`, `%22` or `%25` in
 //! it. `cs-uri-stem` and `cs-uri-query` stay encoded, as URLs are. A `\xHH` escape (how
-//! `x-forwarded-for` writes its spaces) is undone everywhere.
+//! `x-forwarded-for` writes its spaces) is undone in those fields and in fields kept as they are.
+
+mod json_line;
 
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::text::{percent_decode, unescape};
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext};
+use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext, Timestamp};
 use std::borrow::Cow;
 
-/// The fields this parser maps to ECS; anything else is `Other`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The fields this parser maps: the legacy ones in their documented order, then v2's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Field {
     Date,
     Time,
@@ -54,12 +72,20 @@ enum Field {
     ContentLength,
     RangeStart,
     RangeEnd,
-    /// A field this parser has no mapping for, with its document key.
-    Other(String),
+    TimestampMs,
+    OriginFbl,
+    OriginLbl,
+    Asn,
+    Country,
+    CacheBehaviorPathPattern,
+    Timestamp,
+    DistributionId,
+    DistributionTenantId,
+    ConnectionId,
 }
 
-/// The standard field names, in the documented order.
-const STANDARD: &[(&str, Field)] = &[
+/// Every field's name in `#Fields:` headers and JSON keys, in the order of [`Field`].
+const FIELDS: &[(&str, Field)] = &[
     ("date", Field::Date),
     ("time", Field::Time),
     ("x-edge-location", Field::EdgeLocation),
@@ -93,27 +119,61 @@ const STANDARD: &[(&str, Field)] = &[
     ("sc-content-len", Field::ContentLength),
     ("sc-range-start", Field::RangeStart),
     ("sc-range-end", Field::RangeEnd),
+    // Logging v2.
+    ("timestamp(ms)", Field::TimestampMs),
+    ("origin-fbl", Field::OriginFbl),
+    ("origin-lbl", Field::OriginLbl),
+    ("asn", Field::Asn),
+    ("c-country", Field::Country),
+    ("cache-behavior-path-pattern", Field::CacheBehaviorPathPattern),
+    ("timestamp", Field::Timestamp),
+    ("DistributionId", Field::DistributionId),
+    ("distribution-tenant-id", Field::DistributionTenantId),
+    ("connection-id", Field::ConnectionId),
 ];
 
-impl Field {
-    fn named(name: &str) -> Field {
-        STANDARD.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map_or_else(
-            || {
-                Field::Other(
-                    name.chars()
-                        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
-                        .collect::<String>()
-                        .trim_matches('_')
-                        .to_owned(),
-                )
-            },
-            |(_, f)| f.clone(),
-        )
+/// The fields of a W3C file without a header: all but v2's.
+const LEGACY: usize = 33;
+
+const _: () = {
+    let mut i = 0;
+    while i < FIELDS.len() {
+        assert!(FIELDS[i].1 as usize == i, "FIELDS lists the fields in the order of Field");
+        i += 1;
+    }
+    assert!(matches!(FIELDS[LEGACY - 1].1, Field::RangeEnd));
+};
+
+/// What one column of a layout (a W3C field, a JSON member) holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Column {
+    Known(Field),
+    /// A field this parser has no mapping for, with its document key.
+    Other(String),
+}
+
+impl Column {
+    fn named(name: &str) -> Column {
+        match FIELDS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some(&(_, field)) => Column::Known(field),
+            None => Column::Other(
+                name.chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+                    .collect::<String>()
+                    .trim_matches('_')
+                    .to_owned(),
+            ),
+        }
     }
 }
 
 pub struct CloudFront {
-    layout: Vec<Field>,
+    /// The W3C layout.
+    layout: Vec<Column>,
+    /// The columns of the last JSON line, by member position, and the keys they were named
+    /// from: lines of one delivery have the same keys, so each key costs one comparison.
+    json_layout: Vec<Column>,
+    json_keys: Vec<Vec<u8>>,
 }
 
 kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<CloudFront>);
@@ -130,253 +190,292 @@ impl LineParser for CloudFront {
     };
 
     fn open(_: &SourceContext) -> Result<Self, Fatal> {
-        Ok(CloudFront { layout: STANDARD.iter().map(|(_, f)| f.clone()).collect() })
+        let layout = FIELDS[..LEGACY].iter().map(|&(_, f)| Column::Known(f)).collect();
+        Ok(CloudFront { layout, json_layout: Vec::new(), json_keys: Vec::new() })
     }
 
     fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
         if let Some(header) = line.strip_prefix(b"#") {
             if let Some(fields) = header.strip_prefix(b"Fields:") {
                 let names = String::from_utf8_lossy(fields);
-                self.layout = names.split_ascii_whitespace().map(Field::named).collect();
+                self.layout = names.split_ascii_whitespace().map(Column::named).collect();
             }
             return Parsed::Skip;
         }
-        let mut v: Values = Values::default();
-        let mut unknown: Vec<(&str, &[u8])> = Vec::new();
-        let mut extra: Vec<&[u8]> = Vec::new();
+        if line.starts_with(b"{") {
+            return match self.read_json(line) {
+                Ok(values) => write(&values, &self.json_layout, doc),
+                Err(reason) => Parsed::Reject(reason),
+            };
+        }
+        write(&self.read_w3c(line), &self.layout, doc)
+    }
+}
+
+impl CloudFront {
+    fn read_w3c<'a>(&self, line: &'a [u8]) -> Values<'a> {
+        let mut values = Values::new();
         let mut start = 0;
         let ends = memchr::memchr_iter(b'\t', line).chain([line.len()]);
         for (i, end) in ends.enumerate() {
             let value = &line[start..end];
             start = end + 1;
             match self.layout.get(i) {
-                Some(Field::Other(name)) => unknown.push((name, value)),
-                Some(field) => v.set(field, value),
+                Some(column) => values.set(column, i, Cow::Borrowed(value)),
                 None if value.is_empty() => {} // a trailing tab, as in AWS's own example
-                None => extra.push(value),
+                None => values.extra.push(value),
             }
         }
-        let (Some(date), Some(time)) = (v.date, v.time) else {
-            return Parsed::Reject("no date and time fields: not a CloudFront standard log line".into());
-        };
-        // `date` and `time` make an ISO 8601 UTC time: `2019-12-04T21:02:31Z`.
-        let mut stamp = [b'T'; 20];
-        let parsed = (date.len() == 10 && time.len() == 8).then(|| {
-            stamp[..10].copy_from_slice(date);
-            stamp[11..19].copy_from_slice(time);
-            stamp[19] = b'Z';
-            parse_iso8601(&stamp)
-        });
-        let Some(Some(time)) = parsed else {
-            return Parsed::Reject(format!(
-                "`{} {}` is not a date and time",
-                String::from_utf8_lossy(date),
-                String::from_utf8_lossy(time)
-            ));
-        };
-        let status = match v.status.and_then(dash) {
-            None => None,
-            Some(s) => match parse_u64(s) {
-                Some(s) => Some(s),
-                None => return Parsed::Reject(format!("sc-status `{}` is not a number", String::from_utf8_lossy(s))),
-            },
-        };
-        let request_id = v.request_id.and_then(dash);
+        values
+    }
 
-        doc.timestamp_text("@timestamp", &stamp, time);
-        doc.fields(ecs::AWS_ENVELOPE);
-        {
-            let mut event = doc.object("event");
-            event.fields(EVENT);
-            event.opt_str("id", request_id);
-            if let Some(status) = status {
-                event.str("outcome", ecs::http_outcome(status));
+    fn read_json<'a>(&mut self, line: &'a [u8]) -> Result<Values<'a>, String> {
+        let mut values = Values::new();
+        let (layout, keys) = (&mut self.json_layout, &mut self.json_keys);
+        let mut i = 0;
+        json_line::members(line, |key, value| {
+            if keys.get(i).is_none_or(|k| *k != *key) {
+                layout.truncate(i);
+                keys.truncate(i);
+                layout.push(Column::named(&String::from_utf8_lossy(&key)));
+                keys.push(key.into_owned());
             }
-            if let Some(ns) = v.time_taken.and_then(seconds_to_nanos) {
-                event.u64("duration", ns);
+            if let Some(value) = value {
+                values.set(&layout[i], i, value);
             }
-        }
-        {
-            let mut source = doc.object("source");
-            if let Some(ip) = v.client_ip.and_then(dash) {
-                ecs::host_fields(&mut source, ip);
-            }
-            if let Some(port) = v.client_port.and_then(dash).and_then(parse_u64) {
-                source.u64("port", port);
-            }
-        }
-        {
-            let mut http = doc.object("http");
-            {
-                let mut req = http.object("request");
-                req.opt_str("id", request_id);
-                req.opt_str("method", v.method.and_then(dash));
-                if let Some(bytes) = v.cs_bytes.and_then(dash).and_then(parse_u64) {
-                    req.u64("bytes", bytes);
-                }
-                req.opt_str("referrer", v.referer.and_then(dash).map(decode).as_deref());
-            }
-            {
-                let mut resp = http.object("response");
-                if let Some(status) = status {
-                    resp.u64("status_code", status);
-                }
-                if let Some(bytes) = v.sc_bytes.and_then(dash).and_then(parse_u64) {
-                    resp.u64("bytes", bytes);
-                }
-                resp.opt_str("mime_type", v.content_type.and_then(dash));
-                if let Some(len) = v.content_length.and_then(dash).and_then(parse_u64) {
-                    resp.object("body").u64("bytes", len);
-                }
-            }
-            http.opt_str("version", v.protocol_version.and_then(dash).and_then(ecs::http_version));
-        }
-        {
-            let stem = v.uri_stem.and_then(dash);
-            let query = v.uri_query.and_then(dash);
-            let mut url = doc.object("url");
-            if let Some(stem) = stem {
-                let original = match query {
-                    Some(q) => Cow::Owned([stem, b"?", q].concat()),
-                    None => Cow::Borrowed(stem),
-                };
-                url.str("original", &original).str("path", stem);
-                url.opt_str("extension", ecs::UrlParts::parse(stem).extension());
-            }
-            url.opt_str("query", query);
-            url.opt_str("scheme", v.protocol.and_then(dash));
-            url.opt_str("domain", v.host_header.and_then(dash));
-        }
-        doc.object("destination").opt_str("domain", v.host_header.and_then(dash));
-        doc.object("network").opt_str("protocol", v.protocol.and_then(dash));
-        let forwarded = v.forwarded_for.and_then(dash).map(unescape);
-        if let Some(ip) = forwarded.as_deref().filter(|f| ecs::parse_ip(f).is_some()) {
-            doc.object("network").str("forwarded_ip", ip);
-        }
-        doc.object("user_agent").opt_str("original", v.user_agent.and_then(dash).map(decode_user_agent).as_deref());
-        {
-            let mut tls = doc.object("tls");
-            tls.opt_str("cipher", v.ssl_cipher.and_then(dash));
-            if let Some((protocol, version)) = v.ssl_protocol.and_then(dash).and_then(ecs::tls_protocol) {
-                tls.str("version_protocol", protocol).str("version", version);
-            }
-        }
-
-        let mut aws = doc.object("aws");
-        let mut cf = aws.object("cloudfront");
-        cf.opt_str("edge_location", v.edge_location.and_then(dash));
-        cf.opt_str("domain", v.host.and_then(dash));
-        cf.opt_str("edge_result_type", v.edge_result_type.and_then(dash));
-        cf.opt_str("edge_response_result_type", v.edge_response_result_type.and_then(dash));
-        cf.opt_str("edge_detailed_result_type", v.edge_detailed_result_type.and_then(dash));
-        cf.opt_str("cookies", v.cookie.and_then(dash).map(decode).as_deref());
-        cf.opt_str("x_forwarded_for", forwarded.as_deref());
-        cf.opt_str("ssl_protocol", v.ssl_protocol.and_then(dash));
-        for (key, value) in [("time_taken", v.time_taken), ("time_to_first_byte", v.time_to_first_byte)] {
-            if let Some(value) = value.and_then(dash) {
-                cf.number_text(key, value);
-            }
-        }
-        for (key, value) in [("range_start", v.range_start), ("range_end", v.range_end)] {
-            if let Some(n) = value.and_then(dash).and_then(parse_u64) {
-                cf.u64(key, n);
-            }
-        }
-        cf.opt_str("fle_status", v.fle_status.and_then(dash));
-        if let Some(n) = v.fle_encrypted_fields.and_then(dash).and_then(parse_u64) {
-            cf.u64("fle_encrypted_fields", n);
-        }
-        for (name, value) in unknown {
-            if let Some(value) = dash(value) {
-                cf.str(name, &unescape(value));
-            }
-        }
-        if !extra.is_empty() {
-            cf.str_array("unknown_fields", extra);
-        }
-        let natural_id = request_id.and_then(|id| std::str::from_utf8(id).ok()).map(str::to_owned);
-        Parsed::Event(Event { time, natural_id })
+            i += 1;
+        })?;
+        Ok(values)
     }
 }
 
-/// One line's values, by field.
-#[derive(Default)]
+/// One record's values, whichever format they came in.
 struct Values<'a> {
-    date: Option<&'a [u8]>,
-    time: Option<&'a [u8]>,
-    edge_location: Option<&'a [u8]>,
-    sc_bytes: Option<&'a [u8]>,
-    client_ip: Option<&'a [u8]>,
-    method: Option<&'a [u8]>,
-    host: Option<&'a [u8]>,
-    uri_stem: Option<&'a [u8]>,
-    status: Option<&'a [u8]>,
-    referer: Option<&'a [u8]>,
-    user_agent: Option<&'a [u8]>,
-    uri_query: Option<&'a [u8]>,
-    cookie: Option<&'a [u8]>,
-    edge_result_type: Option<&'a [u8]>,
-    request_id: Option<&'a [u8]>,
-    host_header: Option<&'a [u8]>,
-    protocol: Option<&'a [u8]>,
-    cs_bytes: Option<&'a [u8]>,
-    time_taken: Option<&'a [u8]>,
-    forwarded_for: Option<&'a [u8]>,
-    ssl_protocol: Option<&'a [u8]>,
-    ssl_cipher: Option<&'a [u8]>,
-    edge_response_result_type: Option<&'a [u8]>,
-    protocol_version: Option<&'a [u8]>,
-    fle_status: Option<&'a [u8]>,
-    fle_encrypted_fields: Option<&'a [u8]>,
-    client_port: Option<&'a [u8]>,
-    time_to_first_byte: Option<&'a [u8]>,
-    edge_detailed_result_type: Option<&'a [u8]>,
-    content_type: Option<&'a [u8]>,
-    content_length: Option<&'a [u8]>,
-    range_start: Option<&'a [u8]>,
-    range_end: Option<&'a [u8]>,
+    known: [Option<Cow<'a, [u8]>>; FIELDS.len()],
+    /// The values of columns without a mapping, with the columns' positions in the layout.
+    others: Vec<(usize, Cow<'a, [u8]>)>,
+    /// W3C values past the end of the layout.
+    extra: Vec<&'a [u8]>,
 }
 
 impl<'a> Values<'a> {
-    fn set(&mut self, field: &Field, value: &'a [u8]) {
-        let slot = match field {
-            Field::Date => &mut self.date,
-            Field::Time => &mut self.time,
-            Field::EdgeLocation => &mut self.edge_location,
-            Field::ScBytes => &mut self.sc_bytes,
-            Field::ClientIp => &mut self.client_ip,
-            Field::Method => &mut self.method,
-            Field::Host => &mut self.host,
-            Field::UriStem => &mut self.uri_stem,
-            Field::Status => &mut self.status,
-            Field::Referer => &mut self.referer,
-            Field::UserAgent => &mut self.user_agent,
-            Field::UriQuery => &mut self.uri_query,
-            Field::Cookie => &mut self.cookie,
-            Field::EdgeResultType => &mut self.edge_result_type,
-            Field::EdgeRequestId => &mut self.request_id,
-            Field::HostHeader => &mut self.host_header,
-            Field::Protocol => &mut self.protocol,
-            Field::CsBytes => &mut self.cs_bytes,
-            Field::TimeTaken => &mut self.time_taken,
-            Field::ForwardedFor => &mut self.forwarded_for,
-            Field::SslProtocol => &mut self.ssl_protocol,
-            Field::SslCipher => &mut self.ssl_cipher,
-            Field::EdgeResponseResultType => &mut self.edge_response_result_type,
-            Field::ProtocolVersion => &mut self.protocol_version,
-            Field::FleStatus => &mut self.fle_status,
-            Field::FleEncryptedFields => &mut self.fle_encrypted_fields,
-            Field::ClientPort => &mut self.client_port,
-            Field::TimeToFirstByte => &mut self.time_to_first_byte,
-            Field::EdgeDetailedResultType => &mut self.edge_detailed_result_type,
-            Field::ContentType => &mut self.content_type,
-            Field::ContentLength => &mut self.content_length,
-            Field::RangeStart => &mut self.range_start,
-            Field::RangeEnd => &mut self.range_end,
-            Field::Other(_) => return,
-        };
-        *slot = Some(value);
+    fn new() -> Self {
+        Values { known: [const { None }; FIELDS.len()], others: Vec::new(), extra: Vec::new() }
     }
+
+    fn set(&mut self, column: &Column, position: usize, value: Cow<'a, [u8]>) {
+        match column {
+            Column::Known(field) => self.known[*field as usize] = Some(value),
+            Column::Other(_) => self.others.push((position, value)),
+        }
+    }
+
+    /// A field's value as the log has it, `-` included.
+    fn raw(&self, field: Field) -> Option<&[u8]> {
+        self.known[field as usize].as_deref()
+    }
+
+    /// A field's value, `None` when absent or `-`.
+    fn get(&self, field: Field) -> Option<&[u8]> {
+        self.raw(field).and_then(dash)
+    }
+
+    fn number(&self, field: Field) -> Option<u64> {
+        self.get(field).and_then(parse_u64)
+    }
+}
+
+/// The last instant ISO 8601 writes with a four-digit year, 9999-12-31T23:59:59.999Z.
+const MAX_MILLIS: u64 = 253_402_300_799_999;
+
+/// When the request was served, from the most precise of `timestamp(ms)`, `timestamp` and
+/// `date` with `time`; with `@timestamp`'s text when the log has it ready.
+fn event_time(v: &Values) -> Result<(Timestamp, Option<[u8; 20]>), String> {
+    let lossy = String::from_utf8_lossy;
+    if let Some(ms) = v.get(Field::TimestampMs) {
+        let ms = parse_u64(ms)
+            .filter(|&ms| ms <= MAX_MILLIS)
+            .ok_or_else(|| format!("timestamp(ms) `{}` is not a time in milliseconds since 1970", lossy(ms)))?;
+        let time = Timestamp { secs: (ms / 1000) as i64, nanos: (ms % 1000) as u32 * 1_000_000 };
+        return Ok((time, None));
+    }
+    if let Some(secs) = v.get(Field::Timestamp) {
+        let ns = seconds_to_nanos(secs)
+            .ok_or_else(|| format!("timestamp `{}` is not a time in seconds since 1970", lossy(secs)))?;
+        let time = Timestamp { secs: (ns / 1_000_000_000) as i64, nanos: (ns % 1_000_000_000) as u32 };
+        return Ok((time, None));
+    }
+    let (Some(date), Some(time)) = (v.raw(Field::Date), v.raw(Field::Time)) else {
+        return Err("no date and time, timestamp or timestamp(ms) value: not a CloudFront standard log line".into());
+    };
+    // `date` and `time` make an ISO 8601 UTC time: `2019-12-04T21:02:31Z`.
+    let mut stamp = [b'T'; 20];
+    let parsed = (date.len() == 10 && time.len() == 8).then(|| {
+        stamp[..10].copy_from_slice(date);
+        stamp[11..19].copy_from_slice(time);
+        stamp[19] = b'Z';
+        parse_iso8601(&stamp)
+    });
+    match parsed {
+        Some(Some(t)) => Ok((t, Some(stamp))),
+        _ => Err(format!("`{} {}` is not a date and time", lossy(date), lossy(time))),
+    }
+}
+
+/// Writes one record's document: the mapping of the fields to ECS and `aws.cloudfront.*`.
+fn write(v: &Values, layout: &[Column], doc: &mut Object) -> Parsed {
+    use Field as F;
+    let (time, stamp) = match event_time(v) {
+        Ok(t) => t,
+        Err(reason) => return Parsed::Reject(reason),
+    };
+    let status = match v.get(F::Status) {
+        None => None,
+        Some(s) => match parse_u64(s) {
+            Some(s) => Some(s),
+            None => return Parsed::Reject(format!("sc-status `{}` is not a number", String::from_utf8_lossy(s))),
+        },
+    };
+    let request_id = v.get(F::EdgeRequestId);
+
+    match stamp {
+        Some(text) => doc.timestamp_text("@timestamp", &text, time),
+        None => doc.timestamp("@timestamp", time),
+    };
+    doc.fields(ecs::AWS_ENVELOPE);
+    {
+        let mut event = doc.object("event");
+        event.fields(EVENT);
+        event.opt_str("id", request_id);
+        if let Some(status) = status {
+            event.str("outcome", ecs::http_outcome(status));
+        }
+        if let Some(ns) = v.get(F::TimeTaken).and_then(seconds_to_nanos) {
+            event.u64("duration", ns);
+        }
+    }
+    {
+        let mut source = doc.object("source");
+        if let Some(ip) = v.get(F::ClientIp) {
+            ecs::host_fields(&mut source, ip);
+        }
+        if let Some(port) = v.number(F::ClientPort) {
+            source.u64("port", port);
+        }
+        source.object("geo").opt_str("country_iso_code", v.get(F::Country));
+        if let Some(asn) = v.number(F::Asn) {
+            source.object("as").u64("number", asn);
+        }
+    }
+    {
+        let mut http = doc.object("http");
+        {
+            let mut req = http.object("request");
+            req.opt_str("id", request_id);
+            req.opt_str("method", v.get(F::Method));
+            if let Some(bytes) = v.number(F::CsBytes) {
+                req.u64("bytes", bytes);
+            }
+            req.opt_str("referrer", v.get(F::Referer).map(decode).as_deref());
+        }
+        {
+            let mut resp = http.object("response");
+            if let Some(status) = status {
+                resp.u64("status_code", status);
+            }
+            if let Some(bytes) = v.number(F::ScBytes) {
+                resp.u64("bytes", bytes);
+            }
+            resp.opt_str("mime_type", v.get(F::ContentType));
+            if let Some(len) = v.number(F::ContentLength) {
+                resp.object("body").u64("bytes", len);
+            }
+        }
+        http.opt_str("version", v.get(F::ProtocolVersion).and_then(ecs::http_version));
+    }
+    {
+        let stem = v.get(F::UriStem);
+        let query = v.get(F::UriQuery);
+        let mut url = doc.object("url");
+        if let Some(stem) = stem {
+            let original = match query {
+                Some(q) => Cow::Owned([stem, b"?", q].concat()),
+                None => Cow::Borrowed(stem),
+            };
+            url.str("original", &original).str("path", stem);
+            url.opt_str("extension", ecs::UrlParts::parse(stem).extension());
+        }
+        url.opt_str("query", query);
+        url.opt_str("scheme", v.get(F::Protocol));
+        url.opt_str("domain", v.get(F::HostHeader));
+    }
+    doc.object("destination").opt_str("domain", v.get(F::HostHeader));
+    // `x-forwarded-for` lists the addresses a request came through, `, ` between them.
+    let forwarded = v.get(F::ForwardedFor).map(unescape);
+    {
+        let mut network = doc.object("network");
+        network.opt_str("protocol", v.get(F::Protocol));
+        if let Some(list) = forwarded.as_deref() {
+            let mut ips =
+                list.split(|&b| b == b',').map(<[u8]>::trim_ascii).filter(|a| ecs::parse_ip(a).is_some()).peekable();
+            if ips.peek().is_some() {
+                network.str_array("forwarded_ip", ips);
+            }
+        }
+    }
+    doc.object("user_agent").opt_str("original", v.get(F::UserAgent).map(decode_user_agent).as_deref());
+    {
+        let mut tls = doc.object("tls");
+        tls.opt_str("cipher", v.get(F::SslCipher));
+        if let Some((protocol, version)) = v.get(F::SslProtocol).and_then(ecs::tls_protocol) {
+            tls.str("version_protocol", protocol).str("version", version);
+        }
+    }
+
+    let mut aws = doc.object("aws");
+    let mut cf = aws.object("cloudfront");
+    cf.opt_str("distribution_id", v.get(F::DistributionId));
+    cf.opt_str("distribution_tenant_id", v.get(F::DistributionTenantId));
+    cf.opt_str("edge_location", v.get(F::EdgeLocation));
+    cf.opt_str("domain", v.get(F::Host));
+    cf.opt_str("cache_behavior_path_pattern", v.get(F::CacheBehaviorPathPattern));
+    cf.opt_str("edge_result_type", v.get(F::EdgeResultType));
+    cf.opt_str("edge_response_result_type", v.get(F::EdgeResponseResultType));
+    cf.opt_str("edge_detailed_result_type", v.get(F::EdgeDetailedResultType));
+    cf.opt_str("cookies", v.get(F::Cookie).map(decode).as_deref());
+    cf.opt_str("x_forwarded_for", forwarded.as_deref());
+    cf.opt_str("ssl_protocol", v.get(F::SslProtocol));
+    cf.opt_str("connection_id", v.get(F::ConnectionId));
+    // Seconds, copied as written.
+    for (key, field) in [
+        ("time_taken", F::TimeTaken),
+        ("time_to_first_byte", F::TimeToFirstByte),
+        ("origin_fbl", F::OriginFbl),
+        ("origin_lbl", F::OriginLbl),
+    ] {
+        if let Some(value) = v.get(field) {
+            cf.number_text(key, value);
+        }
+    }
+    for (key, field) in [("range_start", F::RangeStart), ("range_end", F::RangeEnd)] {
+        if let Some(n) = v.number(field) {
+            cf.u64(key, n);
+        }
+    }
+    cf.opt_str("fle_status", v.get(F::FleStatus));
+    if let Some(n) = v.number(F::FleEncryptedFields) {
+        cf.u64("fle_encrypted_fields", n);
+    }
+    for (position, value) in &v.others {
+        if let (Column::Other(name), Some(value)) = (&layout[*position], dash(value)) {
+            cf.str(name, &unescape(value));
+        }
+    }
+    if !v.extra.is_empty() {
+        cf.str_array("unknown_fields", v.extra.iter().copied());
+    }
+    let natural_id = request_id.and_then(|id| std::str::from_utf8(id).ok()).map(str::to_owned);
+    Parsed::Event(Event { time, natural_id })
 }
 
 /// One percent-decoding, then the `\xHH` escapes.
@@ -408,8 +507,171 @@ mod tests {
 
     #[test]
     fn field_names() {
-        assert_eq!(Field::named("cs(User-Agent)"), Field::UserAgent);
-        assert_eq!(Field::named("c-country"), Field::Other("c_country".into()));
-        assert_eq!(Field::named("cs(Accept-Encoding)"), Field::Other("cs_accept_encoding".into()));
+        assert_eq!(Column::named("cs(User-Agent)"), Column::Known(Field::UserAgent));
+        assert_eq!(Column::named("distributionid"), Column::Known(Field::DistributionId));
+        assert_eq!(Column::named("timestamp(ms)"), Column::Known(Field::TimestampMs));
+        assert_eq!(Column::named("cs(Accept-Encoding)"), Column::Other("cs_accept_encoding".into()));
+    }
+
+    /// The documents (as text) and the rejections' reasons of `input`.
+    fn run(input: &str) -> (Vec<String>, Vec<String>) {
+        let ctx = SourceContext::default();
+        let batch = kelk_parser_sdk::parse::<kelk_parser_sdk::Lines<CloudFront>>(&ctx, input.as_bytes()).unwrap();
+        let docs = batch.iter().map(|(_, json)| String::from_utf8(json.to_vec()).unwrap()).collect();
+        (docs, batch.rejections.iter().map(|r| r.reason.clone()).collect())
+    }
+
+    fn one(input: &str) -> serde_json::Value {
+        let (docs, rejected) = run(input);
+        assert_eq!((docs.len(), rejected), (1, Vec::<String>::new()), "{input}");
+        serde_json::from_str(&docs[0]).unwrap()
+    }
+
+    const V2_FIELDS: &str = "#Fields: timestamp(ms) DistributionId distribution-tenant-id c-ip c-country asn cs-method \
+        x-host-header cs-uri-stem sc-status x-edge-request-id x-forwarded-for origin-fbl origin-lbl \
+        cache-behavior-path-pattern connection-id time-taken cs(Accept)\n";
+
+    #[test]
+    fn v2_fields_in_the_owners_order() {
+        let d = one(&format!(
+            "#Version: 1.0\n{V2_FIELDS}1731620046814\tE1A2B3C4D5E6F7\tdt-2abc\t2001:db8::7\tDE\t16509\tGET\t\
+             www.example.com\t/img/a.png\t200\tEdgeId-1==\t-\t0.251\t0.312\t/img/*\tcid-1\t0.400\timage/webp\n"
+        ));
+        assert_eq!(d["@timestamp"], "2024-11-14T21:34:06.814Z");
+        assert_eq!(
+            d["source"],
+            serde_json::json!({"address": "2001:db8::7", "ip": "2001:db8::7", "geo": {"country_iso_code": "DE"}, "as": {"number": 16509}})
+        );
+        let cf = &d["aws"]["cloudfront"];
+        assert_eq!(cf["distribution_id"], "E1A2B3C4D5E6F7");
+        assert_eq!(cf["distribution_tenant_id"], "dt-2abc");
+        assert_eq!(cf["cache_behavior_path_pattern"], "/img/*");
+        assert_eq!(cf["connection_id"], "cid-1");
+        assert_eq!((cf["origin_fbl"].as_f64(), cf["origin_lbl"].as_f64()), (Some(0.251), Some(0.312)));
+        assert_eq!(cf["cs_accept"], "image/webp");
+        assert_eq!(d["event"]["duration"], 400_000_000);
+        assert!(d["network"].is_null() && cf["x_forwarded_for"].is_null());
+    }
+
+    #[test]
+    fn the_time_from_timestamp_in_seconds_or_milliseconds_or_date_and_time() {
+        let time = |fields: &str, values: &str| {
+            let (docs, rejected) = run(&format!("#Fields: {fields} sc-status\n{values}\t200\n"));
+            let docs: Vec<serde_json::Value> = docs.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+            docs.first().map(|d| d["@timestamp"].as_str().unwrap().to_owned()).ok_or(rejected.join(""))
+        };
+        assert_eq!(time("timestamp", "1700000000"), Ok("2023-11-14T22:13:20Z".into()));
+        assert_eq!(time("timestamp", "1700000000.5"), Ok("2023-11-14T22:13:20.500Z".into()));
+        assert_eq!(time("timestamp", "1700000000.123456789"), Ok("2023-11-14T22:13:20.123456789Z".into()));
+        assert_eq!(time("timestamp(ms)", "1700000000007"), Ok("2023-11-14T22:13:20.007Z".into()));
+        // The most precise the line has; a `-` is no time.
+        let all = "date time timestamp timestamp(ms)";
+        assert_eq!(time(all, "2023-11-14\t22:13:20\t1700000000\t1700000000250"), Ok("2023-11-14T22:13:20.250Z".into()));
+        assert_eq!(time(all, "2023-11-14\t22:13:20\t1700000000.5\t-"), Ok("2023-11-14T22:13:20.500Z".into()));
+        assert_eq!(time(all, "2023-11-14\t22:13:20\t-\t-"), Ok("2023-11-14T22:13:20Z".into()));
+        for (fields, values, reason) in [
+            ("timestamp", "1700000000000", "timestamp `1700000000000` is not a time in seconds since 1970"),
+            ("timestamp", "-1", "timestamp `-1` is not a time in seconds since 1970"),
+            ("timestamp", "1.7e9", "timestamp `1.7e9` is not a time in seconds since 1970"),
+            ("timestamp(ms)", "1700000000.5", "timestamp(ms) `1700000000.5` is not a time in milliseconds since 1970"),
+            (
+                "timestamp(ms)",
+                "253402300800000",
+                "timestamp(ms) `253402300800000` is not a time in milliseconds since 1970",
+            ),
+            (
+                "timestamp(ms) c-ip",
+                "-\t192.0.2.1",
+                "no date and time, timestamp or timestamp(ms) value: not a CloudFront standard log line",
+            ),
+        ] {
+            assert_eq!(time(fields, values), Err(reason.into()), "{fields}: {values}");
+        }
+    }
+
+    #[test]
+    fn forwarded_ips_are_the_valid_addresses_of_the_list() {
+        let d = one(
+            "#Fields: date time x-forwarded-for\n2025-03-02\t10:00:00\t203.0.113.5,\\x20unknown,\\x202001:db8::1,198.51.100.7\n",
+        );
+        assert_eq!(d["network"]["forwarded_ip"], serde_json::json!(["203.0.113.5", "2001:db8::1", "198.51.100.7"]));
+        assert_eq!(d["aws"]["cloudfront"]["x_forwarded_for"], "203.0.113.5, unknown, 2001:db8::1,198.51.100.7");
+        let d = one("#Fields: date time x-forwarded-for\n2025-03-02\t10:00:00\tunknown\n");
+        assert!(d["network"]["forwarded_ip"].is_null());
+        assert_eq!(d["aws"]["cloudfront"]["x_forwarded_for"], "unknown");
+        // One `network` object, not two.
+        let (docs, _) = run("#Fields: date time cs-protocol x-forwarded-for\n2025-03-02\t10:00:00\thttps\t192.0.2.9\n");
+        assert_eq!(docs[0].matches(r#""network""#).count(), 1, "{}", docs[0]);
+        assert!(docs[0].contains(r#""network":{"protocol":"https","forwarded_ip":["192.0.2.9"]}"#), "{}", docs[0]);
+    }
+
+    #[test]
+    fn a_json_line_is_mapped_as_the_same_w3c_line_is() {
+        let w3c = format!(
+            "#Version: 1.0\n{V2_FIELDS}1731620046814\tE1A2B3C4D5E6F7\t-\t2001:db8::7\tDE\t16509\tGET\twww.example.com\t\
+             /img/a.png\t200\tEdgeId-1==\t203.0.113.5,\\x20198.51.100.7\t0.251\t0.312\t/img/*\tcid-1\t0.400\timage/webp\n"
+        );
+        let json = r#"{"timestamp(ms)":"1731620046814","DistributionId":"E1A2B3C4D5E6F7","distribution-tenant-id":"-","c-ip":"2001:db8::7","c-country":"DE","asn":16509,"cs-method":"GET","x-host-header":"www.example.com","cs-uri-stem":"\/img\/a.png","sc-status":200,"x-edge-request-id":"EdgeId-1==","x-forwarded-for":"203.0.113.5,\\x20198.51.100.7","origin-fbl":0.251,"origin-lbl":"0.312","cache-behavior-path-pattern":"/img/*","connection-id":"cid-1","time-taken":"0.400","cs(Accept)":"image/webp"}"#;
+        let (from_w3c, from_json) = (run(&w3c), run(json));
+        assert_eq!(from_json, from_w3c);
+        assert_eq!(from_json.0.len(), 1);
+    }
+
+    #[test]
+    fn json_lines_may_change_their_keys() {
+        let (docs, rejected) = run(concat!(
+            r#"{"date":"2025-03-02","time":"10:00:00","c-country":"DE","cs(Accept)":"a"}"#,
+            "\n",
+            r#"{"time":"10:00:01","date":"2025-03-02","c-country":null,"x-edge-location":"FRA56-P1","cs(Accept)":"b"}"#,
+            "\n",
+            r#"{"date":"2025-03-02","time":"10:00:02","cs(Accept)":"c","c-country":"-"}"#,
+            "\n",
+        ));
+        assert_eq!(rejected, Vec::<String>::new());
+        let docs: Vec<serde_json::Value> = docs.iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+        let got: Vec<_> = docs
+            .iter()
+            .map(|d| {
+                let cf = &d["aws"]["cloudfront"];
+                (
+                    d["@timestamp"].as_str(),
+                    d["source"]["geo"]["country_iso_code"].as_str(),
+                    cf["cs_accept"].as_str(),
+                    cf["edge_location"].as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Some("2025-03-02T10:00:00Z"), Some("DE"), Some("a"), None),
+                (Some("2025-03-02T10:00:01Z"), None, Some("b"), Some("FRA56-P1")),
+                (Some("2025-03-02T10:00:02Z"), None, Some("c"), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn json_lines_that_are_not_a_record_are_rejected() {
+        let (docs, rejected) = run(concat!(
+            r#"{"date":"2025-03-02","time":"10:00:00""#,
+            "\n",
+            r#"{"date":"2025-03-02","time":"10:00:00","cs-headers":{"a":"b"}}"#,
+            "\n",
+            r#"{"c-ip":"192.0.2.1"}"#,
+            "\n",
+            r#"{"timestamp":"1700000000","sc-status":"OK"}"#,
+            "\n",
+        ));
+        assert_eq!(docs, Vec::<String>::new());
+        assert_eq!(
+            rejected,
+            [
+                "not a JSON log line: expected `,` or `}` at byte 39",
+                "`cs-headers` is an object or an array: not a CloudFront log field, which is a string or a number",
+                "no date and time, timestamp or timestamp(ms) value: not a CloudFront standard log line",
+                "sc-status `OK` is not a number",
+            ]
+        );
     }
 }
