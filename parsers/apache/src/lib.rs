@@ -2,8 +2,8 @@
 //! (`%h %l %u %t "%r" %>s %b`), `combined` (… `"%{Referer}i" "%{User-agent}i"`) and
 //! `vhost_combined` (`%v:%p` first) layouts of mod_log_config, and their usual extensions:
 //!
-//! - the client with its port, `%h:%{remote}p`: `source.port`, as `%v:%p` gives
-//!   `destination.port`;
+//! - the client with its port, `%h:%{remote}p`: `source.port`, as the vhost's `%v:%p` (or
+//!   `%A:%p`) gives `destination.port`;
 //! - the time taken to serve the request, `%D` (microseconds) or `%T` (seconds), right after
 //!   `%b` or as the only field after the user agent, or `%T/%D` there: `event.duration`. A lone
 //!   number is in the unit of option `duration_unit`: `us` (`%D`, the default), `ms`
@@ -14,8 +14,8 @@
 //! Apache's own escapes in quoted fields (`\"`, `\\`, `\xhh`) are undone, unless the bytes they
 //! give are not UTF-8 (a TLS handshake sent to port 80): such a field is kept as written. A
 //! request line that is not `METHOD TARGET [PROTOCOL]` is kept as `apache.access.request`; a
-//! `-` in one (`"- - HTTP/1.0"`) is an absent method or target. `%b` written as `-` means no
-//! body: 0 bytes.
+//! `-` in one (`"- - HTTP/1.0"`) is an absent method, target or protocol. `%b` written as `-`
+//! means no body: 0 bytes.
 //!
 //! Through Firehose, Kinesis Agent sends one line per record. The plugin makes one document
 //! per line in any case; a Firehose record can carry only one document back, so the host
@@ -294,7 +294,7 @@ impl<'a> Iterator for Extras<'a> {
 }
 
 /// `METHOD TARGET PROTOCOL`, or `METHOD TARGET` (an HTTP/0.9-style request); `-` for an
-/// absent method or target.
+/// absent part.
 struct Request<'a> {
     method: Option<&'a [u8]>,
     target: Option<&'a [u8]>,
@@ -306,6 +306,7 @@ impl<'a> Request<'a> {
         let mut parts = request.split(|&b| b == b' ').filter(|p| !p.is_empty());
         let (method, target, protocol) = (parts.next()?, parts.next()?, parts.next());
         let token = |s: &[u8]| s.iter().all(|b| b.is_ascii_alphabetic() || *b == b'-' || *b == b'_');
+        let protocol = protocol.and_then(dash);
         (token(method) && parts.next().is_none() && protocol.is_none_or(|p| p.starts_with(b"HTTP/")))
             .then_some(Request { method: dash(method), target: dash(target), protocol })
     }
@@ -348,6 +349,8 @@ mod tests {
         assert_eq!((r.method, r.target, r.protocol), (Some(&b"GET"[..]), Some(&b"/"[..]), None));
         let r = Request::parse(b"- - HTTP/1.0").unwrap();
         assert_eq!((r.method, r.target, r.protocol), (None, None, Some(&b"HTTP/1.0"[..])));
+        let r = Request::parse(b"- - -").unwrap();
+        assert_eq!((r.method, r.target, r.protocol), (None, None, None));
         assert_eq!(Request::parse(b"M-SEARCH * HTTP/1.1").unwrap().method, Some(&b"M-SEARCH"[..]));
         assert!(Request::parse(b"-").is_none());
         assert!(Request::parse(b"\x16\x03\x01\x02\x00\x01").is_none());
