@@ -254,7 +254,12 @@ fn endpoint(doc: &mut Object, key: &str, field: &[u8]) {
     };
     let mut ep = doc.object(key);
     ep.str("address", host);
-    ep.str(if is_ip { "ip" } else { "domain" }, host);
+    if is_ip {
+        ep.str("ip", host);
+    } else if !host.contains(&b':') {
+        // Not `name:junk`, whose colon would pass for a port.
+        ep.str("domain", host);
+    }
     if let Some(port) = port {
         ep.u64("port", u64::from(port));
     }
@@ -408,6 +413,8 @@ mod tests {
         assert_eq!(d["source"], json!({"address": "2001:db8::1", "ip": "2001:db8::1"}));
         let d = parse(&format!(r#"- - - {TIME} "GET / HTTP/1.1" 200 5"#));
         assert!(d.get("source").is_none());
+        let d = parse(&format!(r#"host:99999 - - {TIME} "GET / HTTP/1.1" 200 5"#));
+        assert_eq!(d["source"], json!({"address": "host:99999"}));
     }
 
     #[test]
