@@ -132,13 +132,25 @@ fn cloudtrail_documents_carry_their_records() {
         let is_ip = r["sourceIPAddress"].as_str().is_some_and(|a| a.parse::<std::net::IpAddr>().is_ok());
         assert_eq!(get(d, "source.ip").is_string(), is_ip, "source.ip only for IPs: {}", r["sourceIPAddress"]);
         assert_eq!(get(d, "aws.cloudtrail.user_identity.type"), &r["userIdentity"]["type"]);
-        assert_eq!(get(d, "aws.cloudtrail.error_code"), &r["errorCode"]);
-        assert_eq!(get(d, "event.outcome"), if r["errorCode"].is_null() { "success" } else { "failure" });
+        assert_cloudtrail_event(r, d);
+        let provider = r["eventSource"].as_str().unwrap_or_default();
+        let sign_in =
+            ["signin.amazonaws.com", "sts.amazonaws.com"].contains(&provider) && r["eventName"] != "PasswordUpdated";
+        if sign_in || provider == "iam.amazonaws.com" {
+            assert_eq!(
+                get(d, "event.category"),
+                &json!([if sign_in { "authentication" } else { "iam" }]),
+                "{}",
+                r["eventName"]
+            );
+        }
         for (ours, theirs) in [
             ("request_parameters", "requestParameters"),
             ("response_elements", "responseElements"),
             ("additional_eventdata", "additionalEventData"),
             ("service_event_details", "serviceEventDetails"),
+            ("insight_details", "insightDetails"),
+            ("edge_device_details", "edgeDeviceDetails"),
         ] {
             let blob = get(d, &format!("aws.cloudtrail.{ours}"));
             match &r[theirs] {
@@ -151,6 +163,52 @@ fn cloudtrail_documents_carry_their_records() {
             }
         }
     }
+}
+
+/// What every CloudTrail document says of its record, whatever else the record has.
+fn assert_cloudtrail_event(r: &Value, d: &Value) {
+    for (ours, theirs) in [
+        ("error_code", "errorCode"),
+        ("error_message", "errorMessage"),
+        ("event_type", "eventType"),
+        ("event_category", "eventCategory"),
+        ("vpc_endpoint_id", "vpcEndpointId"),
+        ("vpc_endpoint_account_id", "vpcEndpointAccountId"),
+    ] {
+        assert_eq!(get(d, &format!("aws.cloudtrail.{ours}")), &r[theirs], "{theirs}");
+    }
+    // AWS records a failure as an error code or message or, in sign-in events, as "Failure"
+    // under the event's own name; an Insights event reports on other calls and has no outcome.
+    let name = r["eventName"].as_str().unwrap_or_default();
+    let failed = !r["errorCode"].is_null()
+        || !r["errorMessage"].is_null()
+        || ["responseElements", "serviceEventDetails", "additionalEventData"].iter().any(|b| r[b][name] == "Failure");
+    let outcome = match (r["eventType"].as_str(), failed) {
+        (Some("AwsCloudTrailInsight"), _) => Value::Null,
+        (_, true) => json!("failure"),
+        (_, false) => json!("success"),
+    };
+    assert_eq!(get(d, "event.outcome"), &outcome, "{name}");
+    if let Some(version) = r["tlsDetails"]["tlsVersion"].as_str() {
+        assert_eq!(get(d, "tls.version"), version.trim_start_matches("TLSv"));
+    }
+}
+
+#[test]
+fn cloudtrail_documents_of_panthers_fixtures_carry_their_records() {
+    let path = corpus("cloudtrail").join("panther-analysis-rule-tests.records.json");
+    let source: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let (_, sink) = parse_file("kelk-parser-cloudtrail", &path);
+    let records = source["Records"].as_array().unwrap();
+    let mut failures = 0;
+    for doc in &sink.documents {
+        let r = &records[doc.record_number as usize - 1];
+        assert_eq!(get(&doc.source, "event.action"), &r["eventName"]);
+        assert_cloudtrail_event(r, &doc.source);
+        failures += usize::from(doc.source["event"]["outcome"] == "failure");
+    }
+    assert_eq!(sink.documents.len(), records.len() - 4);
+    assert!(failures > 50, "{failures} failures");
 }
 
 #[test]

@@ -9,6 +9,12 @@
 //! keyword + text; the four common ones, when objects, are also copied whole under
 //! `aws.cloudtrail.flattened.*` for a `flat_object` mapping.
 //!
+//! `event.outcome` is failure when the record has an `errorCode` or `errorMessage`, or when a
+//! sign-in event says `"Failure"` under its own name (`responseElements.ConsoleLogin`,
+//! `serviceEventDetails.UserAuthentication`…); Insights events have none. `event.category` and
+//! `event.type` come from `CATEGORIES`, a table by event source and name of sign-ins, IAM
+//! changes and changes to the account's trails, recorders, detectors and buckets.
+//!
 //! Records exported by `aws cloudtrail lookup-events` (each one a JSON string in
 //! `CloudTrailEvent`) are read too.
 //!
@@ -26,6 +32,7 @@ use kelk_parser_sdk::{Batch, Event, Fatal, Info, Object, Parsed, Parser, Record,
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The largest record held whole, unless the `max_record_bytes` option says otherwise.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 16 << 20;
@@ -124,6 +131,8 @@ struct CloudTrailRecord<'a> {
     api_version: Option<Cow<'a, str>>,
     #[serde(borrow)]
     vpc_endpoint_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    vpc_endpoint_account_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     read_only: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -281,7 +290,11 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
             .opt_str("action", text(&r.event_name))
             .opt_str("provider", text(&r.event_source))
             .opt_str("id", text(&r.event_id));
-        event.str("outcome", if r.error_code.is_some() { b"failure" } else { b"success" });
+        if let Some((categories, types)) = categories(&r) {
+            event.str_array("category", categories.iter().map(|c| c.as_bytes()));
+            event.str_array("type", types.iter().map(|t| t.as_bytes()));
+        }
+        event.opt_str("outcome", outcome(&r));
     }
     {
         let mut cloud = doc.object("cloud");
@@ -295,17 +308,27 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
     doc.object("user_agent").opt_str("original", text(&r.user_agent));
     {
         let mut user = doc.object("user");
-        let name = identity.and_then(|i| i.user_name.as_ref()).or(issuer.and_then(|i| i.user_name.as_ref()));
-        user.opt_str("name", name.map(|n| n.as_bytes()));
-        let id = identity
-            .and_then(|i| i.principal_id.as_ref())
-            .or(identity.and_then(|i| i.on_behalf_of.as_ref()).and_then(|o| o.user_id.as_ref()));
-        user.opt_str("id", id.map(|n| n.as_bytes()));
+        // An IAM Identity Center user (`Unknown` in its sign-in events, whose principal is the
+        // account) is identified by the user id in `onBehalfOf`, and an `IdentityCenterUser` is
+        // named only in `additionalEventData`.
+        let kind = identity.and_then(|i| i.kind.as_deref());
+        let name = identity.and_then(|i| i.user_name.as_deref()).or(issuer.and_then(|i| i.user_name.as_deref()));
+        let identity_center_name = (kind == Some("IdentityCenterUser") && name.is_none())
+            .then(|| r.additional_event_data.and_then(|blob| string_field(blob, "UserName")))
+            .flatten();
+        let name = name.or(identity_center_name.as_deref());
+        let principal = identity.and_then(|i| i.principal_id.as_deref());
+        let on_behalf_of = identity.and_then(|i| i.on_behalf_of.as_ref()).and_then(|o| o.user_id.as_deref());
+        let id = match kind {
+            Some("IdentityCenterUser" | "Unknown") => on_behalf_of.or(principal),
+            _ => principal.or(on_behalf_of),
+        };
+        user.opt_str("name", name.map(str::as_bytes)).opt_str("id", id.map(str::as_bytes));
     }
     if let Some(tls) = &r.tls_details {
         let mut t = doc.object("tls");
         t.opt_str("cipher", text(&tls.cipher_suite));
-        if let Some((protocol, version)) = tls.tls_version.as_deref().and_then(|v| ecs::tls_protocol(v.as_bytes())) {
+        if let Some((protocol, version)) = tls.tls_version.as_deref().and_then(tls_version) {
             t.str("version_protocol", protocol).str("version", version);
         }
         t.object("client").opt_str("server_name", text(&tls.client_provided_host_header));
@@ -317,8 +340,9 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
     ct.opt_str("event_type", text(&r.event_type)).opt_str("event_category", text(&r.event_category));
     ct.opt_str("api_version", text(&r.api_version));
     ct.opt_str("request_id", text(&r.request_id)).opt_str("shared_event_id", text(&r.shared_event_id));
-    ct.opt_str("recipient_account_id", text(&r.recipient_account_id))
-        .opt_str("vpc_endpoint_id", text(&r.vpc_endpoint_id));
+    ct.opt_str("recipient_account_id", text(&r.recipient_account_id));
+    ct.opt_str("vpc_endpoint_id", text(&r.vpc_endpoint_id))
+        .opt_str("vpc_endpoint_account_id", text(&r.vpc_endpoint_account_id));
     ct.opt_str("error_code", text(&r.error_code)).opt_str("error_message", text(&r.error_message));
     for (key, value) in [
         ("read_only", r.read_only),
@@ -410,6 +434,144 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
     Parsed::Event(Event { time, natural_id: r.event_id.map(Cow::into_owned) })
 }
 
+/// ECS `event.outcome`. An error code or message means failure. Sign-in events, which have
+/// no error code, record it under their own name, `"Success"` or `"Failure"`, in
+/// `responseElements` (`ConsoleLogin`, `CheckMfa`, `SwitchRole`…), `serviceEventDetails` (IAM
+/// Identity Center's `UserAuthentication`, `CredentialChallenge`, `CredentialVerification`) or
+/// `additionalEventData`. An Insights event reports on other calls and has no outcome.
+fn outcome(r: &CloudTrailRecord) -> Option<&'static [u8]> {
+    if r.event_type.as_deref() == Some("AwsCloudTrailInsight") {
+        return None;
+    }
+    if r.error_code.is_some() || r.error_message.is_some() {
+        return Some(b"failure");
+    }
+    let recorded = r.event_name.as_deref().and_then(|name| {
+        [r.response_elements, r.service_event_details, r.additional_event_data]
+            .into_iter()
+            .flatten()
+            .find_map(|blob| string_field(blob, name))
+    });
+    Some(match recorded {
+        Some(said) if said.eq_ignore_ascii_case("failure") => b"failure",
+        _ => b"success",
+    })
+}
+
+/// The string at `key` in a JSON object, if the object has one there.
+fn string_field(blob: &RawValue, key: &str) -> Option<String> {
+    // Most blobs do not mention the key: no need to parse them.
+    memchr::memmem::find(blob.get().as_bytes(), key.as_bytes())?;
+    let fields: HashMap<Cow<'_, str>, &RawValue> = serde_json::from_str(blob.get()).ok()?;
+    serde_json::from_str(fields.get(key)?.get()).ok()
+}
+
+/// `TLSv1.3`, or `1.3` as some services write `tlsVersion`.
+fn tls_version(v: &str) -> Option<(&'static [u8], &'static [u8])> {
+    match ecs::tls_protocol(v.as_bytes()) {
+        None if v.starts_with(|c: char| c.is_ascii_digit()) => ecs::tls_protocol(format!("TLSv{v}").as_bytes()),
+        named => named,
+    }
+}
+
+/// How an event's ECS `event.type` is found.
+enum Types {
+    Are(&'static [&'static str]),
+    /// From the API name's verb: see [`by_verb`].
+    ByVerb,
+}
+use Types::{Are, ByVerb};
+
+const AUTHENTICATION: &[&str] = &["authentication"];
+const IAM: &[&str] = &["iam"];
+const CONFIGURATION: &[&str] = &["configuration"];
+
+/// ECS `event.category` and `event.type` of the events SIEM rules look for, by event source and
+/// event name: the first row that matches wins, a name ending in `*` matching every name it
+/// begins. Other events (data events, most services' API calls) get neither field.
+#[rustfmt::skip]
+const CATEGORIES: &[(&str, &str, &[&str], Types)] = &[
+    // Signing in (the console, IAM Identity Center), and the credentials STS hands out.
+    ("signin.amazonaws.com", "ConsoleLogin", AUTHENTICATION, Are(&["start"])),
+    ("signin.amazonaws.com", "ExternalIdPDirectoryLogin", AUTHENTICATION, Are(&["start"])),
+    ("signin.amazonaws.com", "UserAuthentication", AUTHENTICATION, Are(&["start"])),
+    ("signin.amazonaws.com", "SwitchRole", AUTHENTICATION, Are(&["start"])),
+    ("signin.amazonaws.com", "ExitRole", AUTHENTICATION, Are(&["end"])),
+    ("signin.amazonaws.com", "PasswordUpdated", IAM, Are(&["user", "change"])),
+    // CheckMfa, CredentialChallenge, CredentialVerification…: steps of a sign-in.
+    ("signin.amazonaws.com", "*", AUTHENTICATION, Are(&["info"])),
+    ("sts.amazonaws.com", "AssumeRole*", AUTHENTICATION, Are(&["start"])),
+    ("sts.amazonaws.com", "AssumeRoot", AUTHENTICATION, Are(&["start"])),
+    ("sts.amazonaws.com", "GetSessionToken", AUTHENTICATION, Are(&["start"])),
+    ("sts.amazonaws.com", "GetFederationToken", AUTHENTICATION, Are(&["start"])),
+    ("sts.amazonaws.com", "*", AUTHENTICATION, Are(&["info"])),
+    ("sso.amazonaws.com", "Authenticate", AUTHENTICATION, Are(&["start"])),
+    ("sso.amazonaws.com", "Federate", AUTHENTICATION, Are(&["start"])),
+    ("sso-oauth.amazonaws.com", "CreateToken", AUTHENTICATION, Are(&["start"])),
+    ("portal.sso.amazonaws.com", "GetRoleCredentials", AUTHENTICATION, Are(&["start"])),
+    ("portal.sso.amazonaws.com", "Logout", AUTHENTICATION, Are(&["end"])),
+    // Users, groups, roles, policies; Identity Center's users, permission sets, assignments.
+    ("iam.amazonaws.com", "CreateUser", IAM, Are(&["user", "creation"])),
+    ("iam.amazonaws.com", "UpdateUser", IAM, Are(&["user", "change"])),
+    ("iam.amazonaws.com", "DeleteUser", IAM, Are(&["user", "deletion"])),
+    ("iam.amazonaws.com", "CreateGroup", IAM, Are(&["group", "creation"])),
+    ("iam.amazonaws.com", "UpdateGroup", IAM, Are(&["group", "change"])),
+    ("iam.amazonaws.com", "DeleteGroup", IAM, Are(&["group", "deletion"])),
+    ("iam.amazonaws.com", "AddUserToGroup", IAM, Are(&["group", "change"])),
+    ("iam.amazonaws.com", "RemoveUserFromGroup", IAM, Are(&["group", "change"])),
+    ("iam.amazonaws.com", "*", IAM, ByVerb),
+    ("identitystore.amazonaws.com", "CreateUser", IAM, Are(&["user", "creation"])),
+    ("identitystore.amazonaws.com", "UpdateUser", IAM, Are(&["user", "change"])),
+    ("identitystore.amazonaws.com", "DeleteUser", IAM, Are(&["user", "deletion"])),
+    ("identitystore.amazonaws.com", "CreateGroup", IAM, Are(&["group", "creation"])),
+    ("identitystore.amazonaws.com", "UpdateGroup", IAM, Are(&["group", "change"])),
+    ("identitystore.amazonaws.com", "DeleteGroup", IAM, Are(&["group", "deletion"])),
+    ("identitystore.amazonaws.com", "CreateGroupMembership", IAM, Are(&["group", "change"])),
+    ("identitystore.amazonaws.com", "DeleteGroupMembership", IAM, Are(&["group", "change"])),
+    ("identitystore.amazonaws.com", "*", IAM, ByVerb),
+    ("sso.amazonaws.com", "*", IAM, ByVerb),
+    // The settings of what watches the account (its trails, recorders, detectors), and of
+    // the buckets that hold its data.
+    ("cloudtrail.amazonaws.com", "*", CONFIGURATION, ByVerb),
+    ("config.amazonaws.com", "*", CONFIGURATION, ByVerb),
+    ("guardduty.amazonaws.com", "*", CONFIGURATION, ByVerb),
+    ("s3.amazonaws.com", "CreateBucket", CONFIGURATION, ByVerb),
+    ("s3.amazonaws.com", "PutBucket*", CONFIGURATION, ByVerb),
+    ("s3.amazonaws.com", "DeleteBucket*", CONFIGURATION, ByVerb),
+];
+
+/// The record's ECS categories and types, from [`CATEGORIES`].
+fn categories(r: &CloudTrailRecord) -> Option<(&'static [&'static str], &'static [&'static str])> {
+    let (source, name) = (r.event_source.as_deref()?, r.event_name.as_deref()?);
+    let (_, _, categories, types) = CATEGORIES.iter().find(|(s, pattern, _, _)| {
+        *s == source
+            && match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == *pattern,
+            }
+    })?;
+    let types = match types {
+        Are(types) => types,
+        ByVerb => by_verb(name),
+    };
+    Some((categories, types))
+}
+
+/// `event.type` from an API name's verb: `Create…` creation, `Delete…` deletion, the reads
+/// (`Get…`, `List…`, `Describe…`…) info, and any other (`Put…`, `Attach…`, `Stop…`) change.
+fn by_verb(name: &str) -> &'static [&'static str] {
+    const READS: [&str; 7] = ["Get", "List", "Describe", "Lookup", "Head", "Generate", "Simulate"];
+    if name.starts_with("Create") {
+        &["creation"]
+    } else if name.starts_with("Delete") {
+        &["deletion"]
+    } else if READS.iter().any(|read| name.starts_with(read)) {
+        &["info"]
+    } else {
+        &["change"]
+    }
+}
+
 /// Lucene's limit on one term, which a `flat_object` value must stay under.
 const FLAT_OBJECT_MAX_BYTES: usize = 32_766;
 
@@ -473,6 +635,127 @@ fn compact(json: &[u8]) -> Cow<'_, [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
+
+    /// The document of one record given as JSON.
+    fn parse(record: Value) -> Value {
+        let input = json!({ "Records": [record] }).to_string();
+        let batch = kelk_parser_sdk::parse::<CloudTrail>(&SourceContext::default(), input.as_bytes()).unwrap();
+        assert_eq!(batch.rejections, []);
+        serde_json::from_slice(batch.iter().next().unwrap().1).unwrap()
+    }
+
+    fn event(source: &str, name: &str, more: Value) -> Value {
+        let mut record = json!({ "eventTime": "2025-03-03T08:00:00Z", "eventSource": source, "eventName": name });
+        record.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+        parse(record)
+    }
+
+    #[test]
+    fn outcomes_from_every_place_aws_records_them() {
+        let outcome = |source, name, more| event(source, name, more)["event"]["outcome"].clone();
+        assert_eq!(outcome("ec2.amazonaws.com", "RunInstances", json!({})), "success");
+        assert_eq!(
+            outcome("ec2.amazonaws.com", "RunInstances", json!({"errorCode": "Client.UnauthorizedOperation"})),
+            "failure"
+        );
+        let console = json!({"errorMessage": "Failed authentication", "responseElements": {"ConsoleLogin": "Failure"}});
+        assert_eq!(outcome("signin.amazonaws.com", "ConsoleLogin", console), "failure");
+        assert_eq!(
+            outcome("signin.amazonaws.com", "CheckMfa", json!({"responseElements": {"CheckMfa": "Failure"}})),
+            "failure"
+        );
+        let steps = json!({"serviceEventDetails": {"CredentialVerification": "Failure"}, "additionalEventData": {"CredentialType": "TOTP"}});
+        assert_eq!(outcome("signin.amazonaws.com", "CredentialVerification", steps), "failure");
+        let passed = json!({"serviceEventDetails": {"UserAuthentication": "Success"}});
+        assert_eq!(outcome("signin.amazonaws.com", "UserAuthentication", passed), "success");
+        // Only the event's own name counts, and only at the top level of the block.
+        let other = json!({"responseElements": {"Other": "Failure", "nested": {"ConsoleLogin": "Failure"}}});
+        assert_eq!(outcome("signin.amazonaws.com", "ConsoleLogin", other), "success");
+        let insight = parse(
+            json!({"eventTime": "2025-03-03T08:00:00Z", "eventType": "AwsCloudTrailInsight", "insightDetails": {"state": "Start"}}),
+        );
+        assert!(insight["event"].get("outcome").is_none(), "{insight}");
+    }
+
+    #[test]
+    fn identity_center_users() {
+        let on_behalf_of = json!({"userId": "94482488-3041-7026-18f3-be45837cd0e4", "identityStoreArn": "arn:aws:identitystore::111122223333:identitystore/d-1234567890"});
+        let user = event(
+            "portal.sso.amazonaws.com",
+            "GetRoleCredentials",
+            json!({"userIdentity": {"type": "IdentityCenterUser", "accountId": "111122223333", "onBehalfOf": on_behalf_of},
+                   "additionalEventData": {"UserName": "jdoe"}}),
+        )["user"]
+            .clone();
+        assert_eq!(user, json!({"name": "jdoe", "id": "94482488-3041-7026-18f3-be45837cd0e4"}));
+        let sign_in = event(
+            "signin.amazonaws.com",
+            "UserAuthentication",
+            json!({"userIdentity": {"type": "Unknown", "principalId": "111122223333", "userName": "jdoe", "onBehalfOf": on_behalf_of}}),
+        )["user"]
+            .clone();
+        assert_eq!(sign_in, json!({"name": "jdoe", "id": "94482488-3041-7026-18f3-be45837cd0e4"}));
+        let root = event(
+            "signin.amazonaws.com",
+            "ConsoleLogin",
+            json!({"userIdentity": {"type": "Root", "principalId": "111122223333"}}),
+        );
+        assert_eq!(root["user"], json!({"id": "111122223333"}));
+    }
+
+    #[test]
+    fn tls_versions_with_and_without_their_protocol() {
+        assert_eq!(tls_version("TLSv1.3"), Some((&b"tls"[..], &b"1.3"[..])));
+        assert_eq!(tls_version("1.3"), Some((&b"tls"[..], &b"1.3"[..])));
+        assert_eq!(tls_version("1.2"), Some((&b"tls"[..], &b"1.2"[..])));
+        assert_eq!(tls_version("v9"), None);
+    }
+
+    #[test]
+    fn categories_by_source_and_name() {
+        let of = |source, name| {
+            let d = event(source, name, json!({}));
+            (d["event"]["category"].clone(), d["event"]["type"].clone())
+        };
+        assert_eq!(of("signin.amazonaws.com", "ConsoleLogin"), (json!(["authentication"]), json!(["start"])));
+        assert_eq!(of("signin.amazonaws.com", "CheckMfa"), (json!(["authentication"]), json!(["info"])));
+        assert_eq!(of("sts.amazonaws.com", "AssumeRoleWithSAML"), (json!(["authentication"]), json!(["start"])));
+        assert_eq!(of("iam.amazonaws.com", "CreateUser"), (json!(["iam"]), json!(["user", "creation"])));
+        assert_eq!(
+            of("iam.amazonaws.com", "DeleteUserPolicy"),
+            (json!(["iam"]), json!(["deletion"])),
+            "not DeleteUser"
+        );
+        assert_eq!(of("iam.amazonaws.com", "AttachRolePolicy"), (json!(["iam"]), json!(["change"])));
+        assert_eq!(of("iam.amazonaws.com", "ListRoles"), (json!(["iam"]), json!(["info"])));
+        assert_eq!(of("cloudtrail.amazonaws.com", "StopLogging"), (json!(["configuration"]), json!(["change"])));
+        assert_eq!(of("s3.amazonaws.com", "PutBucketPolicy"), (json!(["configuration"]), json!(["change"])));
+        assert_eq!(of("s3.amazonaws.com", "GetObject"), (Value::Null, Value::Null));
+        assert_eq!(of("ec2.amazonaws.com", "DescribeInstances"), (Value::Null, Value::Null));
+    }
+
+    #[test]
+    fn every_category_row_is_ecs() {
+        // ECS 8.11's allowed event.type values per event.category, for the categories used.
+        let allowed = |category: &str| -> &[&str] {
+            match category {
+                "authentication" => &["start", "end", "info"],
+                "iam" => &["admin", "change", "creation", "deletion", "group", "info", "user"],
+                "configuration" => &["access", "change", "creation", "deletion", "info"],
+                other => panic!("{other} is not a category the table should use"),
+            }
+        };
+        for (source, name, categories, types) in CATEGORIES {
+            let types = match types {
+                Are(types) => types.to_vec(),
+                ByVerb => ["Create", "Delete", "Get", "Put"].iter().flat_map(|verb| by_verb(verb).to_vec()).collect(),
+            };
+            for t in types {
+                assert!(categories.iter().any(|c| allowed(c).contains(&t)), "{source} {name}: {t}");
+            }
+        }
+    }
 
     #[test]
     fn blobs_become_compact_strings() {
