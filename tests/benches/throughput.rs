@@ -1,8 +1,8 @@
 //! Parse throughput on one core, for each format: the same parser code natively and through
 //! the Wasm component (epoch-based CPU deadline on), and the whole pipeline to a null sink.
 //!
-//! `cargo bench -p kelk-tests --bench throughput [FORMAT…]` (formats: alb cloudfront apache
-//! cloudtrail; all by default). `KELK_BENCH_MB` sets each generated corpus's size (128 MB by
+//! `cargo bench -p kelk-tests --bench throughput [FORMAT…]` (formats: alb nlb cloudfront
+//! cloudfront-json apache cloudtrail; all by default). `KELK_BENCH_MB` sets each generated corpus's size (128 MB by
 //! default) and `KELK_BENCH_RUNS` how many runs the best is taken of (3).
 
 use kelk_parser_sdk::{Batch, Lines, Parser, SourceContext as GuestContext};
@@ -91,7 +91,7 @@ fn bench<P: Parser>(name: &str, package: &str, mut log: Log, sandbox: &Sandbox) 
         rate(best(runs, || pipeline::ingest(&plugin, &job, &corpus[..], &mut Null, &mut Null).unwrap().documents));
 
     println!(
-        "{name:<11} {mb:6.1} MB {records:>8} records | native {native:6.1} MB/s | wasm {wasm:6.1} MB/s ({:.2} of native) | wasm + pipeline {pipeline:6.1} MB/s",
+        "{name:<15} {mb:6.1} MB {records:>8} records | native {native:6.1} MB/s | wasm {wasm:6.1} MB/s ({:.2} of native) | wasm + pipeline {pipeline:6.1} MB/s",
         wasm / native
     );
 }
@@ -105,11 +105,22 @@ fn main() {
     if wanted("alb") {
         bench::<Lines<kelk_parser_alb::Alb>>("alb", "kelk-parser-alb", Log::alb(1, bytes), &sandbox);
     }
+    if wanted("nlb") {
+        bench::<Lines<kelk_parser_alb::Alb>>("nlb", "kelk-parser-alb", Log::nlb(5, bytes), &sandbox);
+    }
     if wanted("cloudfront") {
         bench::<Lines<kelk_parser_cloudfront::CloudFront>>(
             "cloudfront",
             "kelk-parser-cloudfront",
             Log::cloudfront(2, bytes),
+            &sandbox,
+        );
+    }
+    if wanted("cloudfront-json") {
+        bench::<Lines<kelk_parser_cloudfront::CloudFront>>(
+            "cloudfront-json",
+            "kelk-parser-cloudfront",
+            Log::cloudfront_json(6, bytes),
             &sandbox,
         );
     }

@@ -116,6 +116,17 @@ impl Log {
         Self::new(seed, limit, CLOUDFRONT_HEADER, b"", b"", cloudfront_line)
     }
 
+    /// CloudFront standard logging v2 in its JSON output format: one object per line, every
+    /// field of the legacy layout and v2's own, `timestamp(ms)` for the time.
+    pub fn cloudfront_json(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, b"", b"", b"", cloudfront_json_line)
+    }
+
+    /// Network Load Balancer TLS-listener lines in the newest layout (22 fields).
+    pub fn nlb(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, b"", b"", b"", nlb_line)
+    }
+
     /// Apache `combined` lines, a few of them `common`.
     pub fn apache(seed: u64, limit: u64) -> Self {
         Self::new(seed, limit, b"", b"", b"", apache_line)
@@ -221,6 +232,59 @@ fn cloudfront_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
     .expect("in memory");
 }
 
+fn cloudfront_json_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let status = *r.pick(STATUSES);
+    let result = *r.pick(&["Hit", "Hit", "Miss", "RefreshHit", "Error"]);
+    let ua = r.pick(USER_AGENTS).replace(' ', "%20");
+    let id: String = (0..7).map(|_| format!("{:08x}", r.next() as u32)).collect();
+    let query = if r.below(3) == 0 { format!("id={}", r.below(100_000)) } else { "-".to_owned() };
+    let taken = format!("0.{:03}", r.below(900));
+    writeln!(
+        l,
+        r#"{{"timestamp(ms)":"{}","DistributionId":"E1R2D3EXAMPLE","x-edge-location":"FRA56-P{}","sc-bytes":"{}","c-ip":"{}","cs-method":"GET","cs(Host)":"d111111abcdef8.cloudfront.net","cs-uri-stem":"{}","sc-status":"{status}","cs(Referer)":"https://www.example.com/","cs(User-Agent)":"{ua}","cs-uri-query":"{query}","cs(Cookie)":"-","x-edge-result-type":"{result}","x-edge-request-id":"{id}==","x-host-header":"www.example.com","cs-protocol":"https","cs-bytes":"{}","time-taken":"{taken}","x-forwarded-for":"-","ssl-protocol":"TLSv1.3","ssl-cipher":"TLS_AES_128_GCM_SHA256","x-edge-response-result-type":"{result}","cs-protocol-version":"HTTP/2.0","fle-status":"-","fle-encrypted-fields":"-","c-port":"{}","time-to-first-byte":"{taken}","x-edge-detailed-result-type":"{result}","sc-content-type":"text/html","sc-content-len":"{}","sc-range-start":"-","sc-range-end":"-","origin-fbl":"0.{:03}","origin-lbl":"0.{:03}","asn":"{}","c-country":"{}","cache-behavior-path-pattern":"*"}}"#,
+        us / 1000,
+        1 + r.below(9),
+        200 + r.below(200_000),
+        r.client(),
+        r.pick(PATHS),
+        100 + r.below(900),
+        1024 + r.below(60_000),
+        r.below(200_000),
+        r.below(500),
+        r.below(900),
+        1 + r.below(65_000),
+        r.pick(&["DE", "US", "FR", "BG", "JP"]),
+    )
+    .expect("in memory");
+}
+
+fn nlb_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let (date, time, _) = march(us);
+    let (_, opened, _) = march(us.saturating_sub(r.below(60_000_000)));
+    let failed = r.below(50) == 0;
+    let (handshake, cipher, protocol) = if failed {
+        ("-".to_owned(), "-", "-")
+    } else {
+        (r.below(200).to_string(), *r.pick(&["TLS_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"]), "tlsv13")
+    };
+    writeln!(
+        l,
+        "tls 2.0 {date}T{time} net/prod-nlb/0123456789abcdef 0a1b2c3d4e5f6789 {}:{} 10.0.{}.{}:443 {} {handshake} {} {} - \
+         arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012 - {cipher} {protocol} - \
+         api.example.com {} {} \"h2\",\"http/1.1\" {date}T{opened}",
+        r.client(),
+        1024 + r.below(60_000),
+        r.below(4),
+        1 + r.below(254),
+        r.below(120_000),
+        r.below(20_000),
+        r.below(2_000_000),
+        r.pick(&["h2", "http/1.1", "-"]),
+        r.pick(&["h2", "http/1.1", "-"]),
+    )
+    .expect("in memory");
+}
+
 fn apache_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
     const MONTH_DAY: &str = "Mar/2024";
     let secs = us / 1_000_000;
@@ -301,6 +365,10 @@ mod tests {
             l.read_to_end(&mut v).unwrap();
             v
         };
+        for (format, log) in [("nlb", Log::nlb(9, 50_000)), ("cloudfront json", Log::cloudfront_json(9, 50_000))] {
+            let text = read(log);
+            assert!(text.len() >= 50_000 && text.ends_with(b"\n"), "{format}");
+        }
         let a = read(Log::apache(9, 100_000));
         assert_eq!(a, read(Log::apache(9, 100_000)));
         assert!(a.len() >= 100_000 && a.len() < 101_000);

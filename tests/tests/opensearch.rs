@@ -39,6 +39,9 @@ fn every_format_is_indexed_once_with_its_mappings() {
         ("kelk-parser-cloudfront", "cloudfront/samples/edge-cases.log", "logs-aws.cloudfront_logs-t1"),
         ("kelk-parser-cloudtrail", "cloudtrail/samples/edge-cases.json", "logs-aws.cloudtrail-t1"),
         ("kelk-parser-apache", "apache/samples/elastic-beats-filebeat-apache-access-test.log", "logs-apache.access-t1"),
+        ("kelk-parser-alb", "alb/samples/nlb-tls.log", "logs-aws.elb_logs-nlb-t1"),
+        ("kelk-parser-alb", "alb/samples/alb-connection.log", "logs-aws.elb_logs-conn-t1"),
+        ("kelk-parser-cloudfront", "cloudfront/samples/v2-json.log", "logs-aws.cloudfront_logs-v2-t1"),
     ];
     let mut expected = Vec::new();
     let mut rejected = 0;
@@ -86,6 +89,14 @@ fn every_format_is_indexed_once_with_its_mappings() {
     assert_eq!(field_type(&cluster, "logs-aws.cloudfront_logs-t1-*", "url.original"), "keyword");
     assert_eq!(field_type(&cluster, "logs-aws.cloudtrail-t1-*", "aws.cloudtrail.request_parameters"), "keyword");
     assert_eq!(field_type(&cluster, "logs-apache.access-t1-*", "http.response.body.bytes"), "long");
+    // The fields of connections (NLB, ALB connection logs) and of CloudFront's v2 logs.
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-nlb-t1-*", "source.bytes"), "long");
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-nlb-t1-*", "tls.established"), "boolean");
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-conn-t1-*", "tls.client.x509.not_before"), "date");
+    assert_eq!(field_type(&cluster, "logs-aws.elb_logs-conn-t1-*", "aws.elb.tls_handshake_latency.sec"), "float");
+    assert_eq!(field_type(&cluster, "logs-aws.cloudfront_logs-v2-t1-*", "aws.cloudfront.origin_fbl"), "float");
+    assert_eq!(field_type(&cluster, "logs-aws.cloudfront_logs-v2-t1-*", "source.as.number"), "long");
+    assert_eq!(field_type(&cluster, "logs-aws.cloudfront_logs-v2-t1-*", "network.forwarded_ip"), "ip");
 
     // CloudTrail's own ids: a document's _id is its eventID.
     let search = cluster
