@@ -1,11 +1,12 @@
 //! Against a real OpenSearch (started by `make test`, `tests/servers/opensearch`): templates
 //! are put idempotently and map the fields as documented, every document of every format is
 //! indexed exactly once however often its object is processed, and a document OpenSearch
-//! refuses is dead-lettered with OpenSearch's reason.
+//! refuses for good is dead-lettered with OpenSearch's reason, while one it refuses for a passing
+//! reason (a write block) is retried and fails the object, never dead-lettered.
 
 use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
 use kelk_runtime::pipeline::{self, Job};
-use kelk_runtime::sink::KeptLetter;
+use kelk_runtime::sink::{KeptLetter, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
 use kelk_tests::{aws, field_type, index_count, load, sandbox, workspace};
 use opensearch::http::Method;
@@ -140,4 +141,40 @@ fn a_document_opensearch_refuses_is_dead_lettered_with_its_reason() {
             .all(|l| l.reason.contains("kelk-conflict-2000.10.10") && l.reason.contains("mapper_parsing_exception")),
         "{letters:?}"
     );
+}
+
+#[test]
+fn a_write_blocked_index_is_retried_then_fails_the_object_never_dead_letters() {
+    let cluster = cluster();
+    fresh(&cluster, "kelk-blocked-*");
+    // An index whose writes are blocked, as an operator (or flood-stage disk) leaves it.
+    cluster
+        .request(Method::Put, "/kelk-blocked-2000.10.10", Some(br#"{"settings":{"index.blocks.write":true}}"#))
+        .unwrap();
+    let sandbox = sandbox();
+    let apache = load(&sandbox, "kelk-parser-apache");
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut sink = BulkSink::new(cluster);
+    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "blocked.log".into(), version_id: None });
+    let job = Job { source: &source, options: &[], index_prefix: Some("kelk-blocked"), stop: Default::default() };
+    let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
+    let failed = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).expect_err("nothing was indexed");
+    let message = failed.error.to_string();
+    assert!(
+        matches!(*failed.error, pipeline::IngestError::Sink(SinkError::Retryable(_))),
+        "a block lifts: the object is to be retried, {message}"
+    );
+    assert!(message.contains("cluster_block_exception"), "{message}");
+    assert!(letters.is_empty(), "a transient refusal is never dead-lettered: {letters:?}");
+    assert_eq!((sink.stats().indexed, sink.stats().refused), (0, 0));
+    assert!(sink.stats().retries > 0);
+
+    // Once the block is lifted, the retry indexes every document.
+    let cluster = self::cluster();
+    cluster
+        .request(Method::Put, "/kelk-blocked-2000.10.10/_settings", Some(br#"{"index.blocks.write":false}"#))
+        .unwrap();
+    let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
+    assert_eq!(index_count(&cluster, "kelk-blocked-*"), counts.documents);
+    assert!(letters.is_empty());
 }

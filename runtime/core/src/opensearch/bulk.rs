@@ -1,7 +1,9 @@
 //! The `_bulk` API on the wire: one request of `create` actions, its typed response, and what
 //! each answer means for its documents: indexed, already there, to retry, or refused for good.
 //! A request is retried with backoff on connection errors, 429 and 5xx, and so are the items
-//! OpenSearch answered 429 or 5xx for, until each is settled or the attempts run out.
+//! OpenSearch answered 429 or 5xx for, or refused for a block that lifts (a write-blocked
+//! index, a cluster low on storage), until each is settled or the attempts run out: a transient
+//! refusal is never taken for a permanent one.
 
 use super::cluster::truncate;
 use crate::sink::SinkError;
@@ -29,8 +31,8 @@ pub(crate) enum Outcome {
     Indexed,
     /// Its `_id` was there already: a retry of an input indexed before.
     AlreadyThere,
-    /// OpenSearch kept answering 429 or 5xx for it.
-    GaveUp,
+    /// OpenSearch kept refusing it for a passing reason (429, 5xx, a block), the last given.
+    GaveUp(String),
     /// Refused for good (a mapping conflict), with OpenSearch's reason.
     Refused(String),
 }
@@ -72,25 +74,30 @@ struct ErrorCause {
 /// What one answer means for its item, before retries.
 enum Answer {
     Settled(Outcome),
-    Retry,
+    /// Worth sending again, for this reason.
+    Retry(String),
 }
 
 impl ItemResult {
     fn answer(self) -> Answer {
-        match self.status {
+        let status = self.status;
+        let (kind, reason) = self.error.map_or_else(
+            || ("error".to_owned(), "no reason given".to_owned()),
+            |e| (e.kind, e.reason.unwrap_or_else(|| "no reason given".into())),
+        );
+        let said = || {
+            let index = self.index.as_deref().unwrap_or("?");
+            format!("OpenSearch refused the document ({status}) for index {index}: {kind}: {reason}")
+        };
+        match status {
             200..=299 => Answer::Settled(Outcome::Indexed),
             409 => Answer::Settled(Outcome::AlreadyThere),
-            429 | 500..=599 => Answer::Retry,
-            status => {
-                let (kind, reason) = self.error.map_or_else(
-                    || ("error".to_owned(), "no reason given".to_owned()),
-                    |e| (e.kind, e.reason.unwrap_or_else(|| "no reason given".into())),
-                );
-                let index = self.index.as_deref().unwrap_or("?");
-                Answer::Settled(Outcome::Refused(format!(
-                    "OpenSearch refused the document ({status}) for index {index}: {kind}: {reason}"
-                )))
-            }
+            429 | 500..=599 => Answer::Retry(said()),
+            // `cluster_block_exception` (a read-only or write-blocked index, flood-stage disk),
+            // `index_create_block_exception` (Amazon OpenSearch Service low on storage): the
+            // block lifts, and the documents must wait for it, not be dead-lettered.
+            _ if kind.ends_with("block_exception") => Answer::Retry(said()),
+            _ => Answer::Settled(Outcome::Refused(said())),
         }
     }
 }
@@ -100,6 +107,7 @@ impl ItemResult {
 pub(crate) async fn send(client: Client, items: Vec<Pending>) -> Sent {
     let mut outcomes: Vec<Option<Outcome>> = (0..items.len()).map(|_| None).collect();
     let mut todo: Vec<usize> = (0..items.len()).collect();
+    let mut last_refusal = String::new();
     let mut retries = 0;
     for attempt in 0..ATTEMPTS {
         if todo.is_empty() {
@@ -121,13 +129,16 @@ pub(crate) async fn send(client: Client, items: Vec<Pending>) -> Sent {
         let mut again = Vec::new();
         for (i, answer) in todo.into_iter().zip(answers) {
             match answer {
-                Answer::Retry => again.push(i),
+                Answer::Retry(reason) => {
+                    again.push(i);
+                    last_refusal = reason;
+                }
                 Answer::Settled(outcome) => outcomes[i] = Some(outcome),
             }
         }
         todo = again;
     }
-    let outcomes = outcomes.into_iter().map(|o| o.unwrap_or(Outcome::GaveUp)).collect();
+    let outcomes = outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::GaveUp(last_refusal.clone()))).collect();
     Sent { items, outcomes: Ok(outcomes), retries }
 }
 

@@ -97,6 +97,8 @@ impl BulkSink {
         let Some(handle) = self.in_flight.pop_front() else { return Ok(()) };
         let sent = self.cluster.block_on(handle).map_err(|e| SinkError::Fatal(e.to_string()))?;
         self.stats.retries += sent.retries;
+        // Every item is accounted for, then the first that could not be delivered fails the input.
+        let mut undelivered = None;
         for (item, outcome) in sent.items.iter().zip(sent.outcomes?) {
             match outcome {
                 Outcome::Indexed => self.stats.indexed += 1,
@@ -116,14 +118,17 @@ impl BulkSink {
                         excerpt: &item.source[..item.source.len().min(EXCERPT_BYTES)],
                     })?;
                 }
-                Outcome::GaveUp => {
-                    return Err(SinkError::Retryable(
-                        "OpenSearch kept refusing documents with 429 (too many requests) after every attempt".into(),
-                    ));
+                Outcome::GaveUp(reason) => {
+                    undelivered.get_or_insert(reason);
                 }
             }
         }
-        Ok(())
+        match undelivered {
+            None => Ok(()),
+            Some(reason) => Err(SinkError::Retryable(format!(
+                "OpenSearch kept refusing documents for a passing reason, after every attempt: {reason}"
+            ))),
+        }
     }
 }
 
