@@ -487,3 +487,31 @@ fn work_past_the_deadline_is_failed_for_a_retry() {
     let sqs = json!({ "Records": [sqs_message("m-late", &json!({ "Records": [s3_record("deadline-logs", "access.log")] }).to_string())] });
     assert_eq!(host.invoke(&sqs).unwrap(), json!({ "batchItemFailures": [{ "itemIdentifier": "m-late" }] }));
 }
+
+#[test]
+fn a_warm_retry_of_a_failed_object_writes_its_dead_letters_once() {
+    use kelk_runtime::aws::dead_letters::S3DeadLetters;
+    use kelk_runtime::sink::{DeadLetter, DeadLetters, Origin};
+    use kelk_runtime::source::{ObjectRef, SourceRef};
+
+    bucket("warm-dead");
+    let s3 = s3();
+    let mut store = S3DeadLetters::new(s3.clone(), uri("warm-dead", "dead-letters/"));
+    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "failed.log".into(), version_id: None });
+    let origin = Origin { source: &source, plugin: "alb", plugin_sha256: "0" };
+    let letters = |store: &mut S3DeadLetters| {
+        store.begin(origin).unwrap();
+        for record_number in 1..=3 {
+            let letter = DeadLetter { reason: "not a line", origin, record_number, offset: 0, excerpt: b"x" };
+            store.dead_letter(&letter).unwrap();
+        }
+    };
+    // The first attempt fails before the object ends (OpenSearch went away): no `end`.
+    letters(&mut store);
+    // The retry, in the same warm instance, carries nothing of the failed attempt.
+    letters(&mut store);
+    store.end().unwrap();
+    let written = dead_letters(&s3, &uri("warm-dead", "dead-letters/logs/failed.log/"));
+    let records: Vec<u64> = written.iter().map(|l| l["record_number"].as_u64().unwrap()).collect();
+    assert_eq!(records, [1, 2, 3], "each rejected line once");
+}
