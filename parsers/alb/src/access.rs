@@ -15,11 +15,11 @@
 //! SSL connection has no request, and its bytes are `source.bytes`/`destination.bytes`. The
 //! rest is `aws.elb.*`, with `aws.elb.protocol` `http`, `tcp` or `ssl`.
 
+use crate::fields::token;
 use crate::{Fields, NETWORK_EVENT, Shape, WEB_EVENT, count, peer};
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::tokens::Tokens;
 use kelk_parser_sdk::{Object, Timestamp};
 
 /// Fields of the shared part, counted from `time` (ALB field 2, Classic field 1).
@@ -112,9 +112,9 @@ impl Listener {
 
 /// Parses an access line, ALB's when it is `typed` (starts with its type), else Classic's.
 pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, String> {
-    let mut tokens = Tokens::new(line);
+    let mut rest = line;
     let kind = if typed {
-        match tokens.next() {
+        match token(&mut rest) {
             Some(Ok(first)) => Some(first.text),
             _ => return Err("empty or unterminated first field".into()),
         }
@@ -122,7 +122,7 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, St
         None
     };
     let mut f = Fields::new();
-    f.split(tokens, usize::from(typed), shape)?;
+    f.split(rest, usize::from(typed), shape)?;
     let n = f.n;
 
     let time = parse_iso8601(f[at::TIME])

@@ -17,7 +17,6 @@ use crate::{Fields, NETWORK_EVENT, Shape, count, iso8601, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::json::is_json_number;
 use kelk_parser_sdk::text::unescape;
-use kelk_parser_sdk::tokens::Tokens;
 use kelk_parser_sdk::{Object, Timestamp};
 
 /// Fields counted from the line's start.
@@ -49,7 +48,7 @@ fn shape(i: usize) -> Shape {
 
 pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
     let mut f = Fields::new();
-    f.split(Tokens::new(line), 0, shape)?;
+    f.split(line, 0, shape)?;
     if f.n < at::KNOWN {
         return Err(format!(
             "{} fields, {} expected in an ALB connection log line (timestamp … conn_trace_id)",

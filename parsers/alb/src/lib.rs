@@ -14,11 +14,12 @@
 
 mod access;
 mod connection;
+mod fields;
 mod nlb;
 
+use fields::{Fields, Shape, field_len, skip_spaces};
 use kelk_parser_sdk::ecs::{self, dash, parse_u64};
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::tokens::Tokens;
 use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext, Timestamp};
 
 pub struct Alb;
@@ -78,14 +79,6 @@ impl Kind {
     }
 }
 
-fn skip_spaces(s: &[u8]) -> &[u8] {
-    &s[s.iter().take_while(|&&b| b == b' ').count()..]
-}
-
-fn field_len(s: &[u8]) -> usize {
-    s.iter().position(|&b| b == b' ').unwrap_or(s.len())
-}
-
 /// `2.0 …`: digits and dots up to the next space, starting with a digit (a time has dashes),
 /// read no further than the first byte that is neither.
 fn is_version(s: &[u8]) -> bool {
@@ -104,101 +97,6 @@ const NETWORK_EVENT: &str =
 /// Room for every known field of any kind plus a few appended ones, on the stack.
 const MAX_FIELDS: usize = access::at::KNOWN + 16;
 const _: () = assert!(nlb::at::KNOWN < MAX_FIELDS && connection::at::KNOWN < MAX_FIELDS);
-
-/// What a field may look like, for catching a line whose quoting is broken: the tokenizer
-/// ends a quoted field at a quote followed by a space, so where that space is missing it runs
-/// on into the fields after, which then cannot be told apart.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Shape {
-    /// Never quoted: a quoted token here means the fields before it ran together.
-    Bare,
-    /// Quoted or not, but with no quote inside: AWS writes it, and puts none there.
-    Plain,
-    /// Anything: text from the client (a request, a user agent, a certificate's subject),
-    /// which may hold quotes, and fields AWS has not defined yet.
-    Text,
-}
-
-/// The fields of a line, on the stack; `-` past the last.
-struct Fields<'a> {
-    f: [&'a [u8]; MAX_FIELDS],
-    /// How many the line has.
-    n: usize,
-    /// Those past `MAX_FIELDS`.
-    extra: Vec<&'a [u8]>,
-}
-
-impl<'a> Fields<'a> {
-    fn new() -> Self {
-        Fields { f: [b"-"; MAX_FIELDS], n: 0, extra: Vec::new() }
-    }
-
-    /// Splits the rest of a line, of which `before` fields were taken already (reasons count
-    /// fields from the line's start), checking each against its `shape`.
-    fn split(&mut self, tokens: Tokens<'a>, before: usize, shape: impl Fn(usize) -> Shape) -> Result<(), String> {
-        for token in tokens {
-            let field = before + self.n + 1;
-            let Ok(token) = token else {
-                return Err(format!("field {field} opens a quote that is never closed"));
-            };
-            if token.quoted {
-                match shape(self.n) {
-                    Shape::Bare => {
-                        return Err(format!(
-                            "field {field} is quoted, which it never is: the quoting before it is broken \
-                             (a closing quote without a space after it, or a space inside a field), so the \
-                             fields cannot be told apart"
-                        ));
-                    }
-                    Shape::Plain => {
-                        if let Some(q) = inner_quote(token.text) {
-                            return Err(format!(
-                                "field {field} runs on past a quote (`{}`): the space after a closing quote \
-                                 is missing, so the fields cannot be told apart",
-                                shown(&token.text[q..])
-                            ));
-                        }
-                    }
-                    Shape::Text => {}
-                }
-            }
-            match self.f.get_mut(self.n) {
-                Some(slot) => *slot = token.text,
-                None => self.extra.push(token.text),
-            }
-            self.n += 1;
-        }
-        Ok(())
-    }
-
-    /// Keeps the fields after the `known` ones as `unknown_fields`: AWS appends fields over time.
-    fn write_unknown(&self, elb: &mut Object, known: usize) {
-        if self.n > known {
-            elb.str_array("unknown_fields", self.f[known..self.n.min(MAX_FIELDS)].iter().chain(&self.extra).copied());
-        }
-    }
-}
-
-impl<'a> std::ops::Index<usize> for Fields<'a> {
-    type Output = &'a [u8];
-
-    fn index(&self, i: usize) -> &&'a [u8] {
-        &self.f[i]
-    }
-}
-
-/// Where a quote not escaped by a backslash is, reading as the tokenizer does: a quote is
-/// escaped when an odd run of backslashes comes before it.
-fn inner_quote(text: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(q) = memchr::memchr(b'"', &text[from..]).map(|q| from + q) {
-        if text[..q].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0 {
-            return Some(q);
-        }
-        from = q + 1;
-    }
-    None
-}
 
 /// A field's text for a reason: at most 40 bytes of it.
 fn shown(text: &[u8]) -> String {
@@ -347,14 +245,5 @@ mod tests {
         // The user agent ran into the fields after it: a quoted field where none is.
         let line = String::from_utf8(ALB.to_vec()).unwrap().replace(r#""curl/7.46.0" -"#, r#""curl/7.46.0"-"#);
         assert!(parse(line.as_bytes()).unwrap_err().starts_with("field 15 is quoted, which it never is"));
-    }
-
-    #[test]
-    fn inner_quotes_are_found_as_the_tokenizer_reads_them() {
-        assert_eq!(inner_quote(b"plain"), None);
-        assert_eq!(inner_quote(br#"a\"b"#), None);
-        assert_eq!(inner_quote(br#"a\\"b"#), Some(3));
-        assert_eq!(inner_quote(br#"-"1"#), Some(1));
-        assert_eq!(inner_quote(b"ends\\"), None);
     }
 }

@@ -19,7 +19,6 @@
 use crate::{Fields, NETWORK_EVENT, Shape, count, iso8601, peer, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::text::percent_decode;
-use kelk_parser_sdk::tokens::Tokens;
 use kelk_parser_sdk::{Object, Timestamp};
 use std::borrow::Cow;
 
@@ -63,7 +62,7 @@ fn shape(i: usize) -> Shape {
 
 pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
     let mut f = Fields::new();
-    f.split(Tokens::new(line), 0, shape)?;
+    f.split(line, 0, shape)?;
     if f.n < at::REQUIRED {
         return Err(format!(
             "{} fields, at least {} expected in a Network Load Balancer line (type … domain_name)",
