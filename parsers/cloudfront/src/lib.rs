@@ -35,6 +35,7 @@ use kelk_parser_sdk::text::{percent_decode, unescape};
 use kelk_parser_sdk::time::parse_iso8601;
 use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext, Timestamp};
 use std::borrow::Cow;
+use std::ops::Deref;
 
 /// The fields this parser maps: the legacy ones in their documented order, then v2's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,7 +214,7 @@ impl LineParser for CloudFront {
 }
 
 impl CloudFront {
-    fn read_w3c<'a>(&self, line: &'a [u8]) -> Values<'a> {
+    fn read_w3c<'a>(&self, line: &'a [u8]) -> Values<'a, &'a [u8]> {
         let mut values = Values::new();
         let mut start = 0;
         let ends = memchr::memchr_iter(b'\t', line).chain([line.len()]);
@@ -221,7 +222,7 @@ impl CloudFront {
             let value = &line[start..end];
             start = end + 1;
             match self.layout.get(i) {
-                Some(column) => values.set(column, i, Cow::Borrowed(value)),
+                Some(column) => values.set(column, i, value),
                 None if value.is_empty() => {} // a trailing tab, as in AWS's own example
                 None => values.extra.push(value),
             }
@@ -229,7 +230,7 @@ impl CloudFront {
         values
     }
 
-    fn read_json<'a>(&mut self, line: &'a [u8]) -> Result<Values<'a>, String> {
+    fn read_json<'a>(&mut self, line: &'a [u8]) -> Result<Values<'a, Cow<'a, [u8]>>, String> {
         let mut values = Values::new();
         let (layout, keys) = (&mut self.json_layout, &mut self.json_keys);
         let mut i = 0;
@@ -249,21 +250,23 @@ impl CloudFront {
     }
 }
 
-/// One record's values, whichever format they came in.
-struct Values<'a> {
-    known: [Option<Cow<'a, [u8]>>; FIELDS.len()],
+/// One record's values, whichever format they came in: slices of a W3C line, which need no
+/// drop nor a check of what kind of string each is, or the strings of a JSON line, some of
+/// them decoded.
+struct Values<'a, V> {
+    known: [Option<V>; FIELDS.len()],
     /// The values of columns without a mapping, with the columns' positions in the layout.
-    others: Vec<(usize, Cow<'a, [u8]>)>,
+    others: Vec<(usize, V)>,
     /// W3C values past the end of the layout.
     extra: Vec<&'a [u8]>,
 }
 
-impl<'a> Values<'a> {
+impl<'a, V: Deref<Target = [u8]>> Values<'a, V> {
     fn new() -> Self {
         Values { known: [const { None }; FIELDS.len()], others: Vec::new(), extra: Vec::new() }
     }
 
-    fn set(&mut self, column: &Column, position: usize, value: Cow<'a, [u8]>) {
+    fn set(&mut self, column: &Column, position: usize, value: V) {
         match column {
             Column::Known(field) => self.known[*field as usize] = Some(value),
             Column::Other(_) => self.others.push((position, value)),
@@ -290,7 +293,7 @@ const MAX_MILLIS: u64 = 253_402_300_799_999;
 
 /// When the request was served, from the most precise of `timestamp(ms)`, `timestamp` and
 /// `date` with `time`; with `@timestamp`'s text when the log has it ready.
-fn event_time(v: &Values) -> Result<(Timestamp, Option<[u8; 20]>), String> {
+fn event_time<V: Deref<Target = [u8]>>(v: &Values<V>) -> Result<(Timestamp, Option<[u8; 20]>), String> {
     let lossy = String::from_utf8_lossy;
     if let Some(ms) = v.get(Field::TimestampMs) {
         let ms = parse_u64(ms)
@@ -323,7 +326,7 @@ fn event_time(v: &Values) -> Result<(Timestamp, Option<[u8; 20]>), String> {
 }
 
 /// Writes one record's document: the mapping of the fields to ECS and `aws.cloudfront.*`.
-fn write(v: &Values, layout: &[Column], doc: &mut Object) -> Parsed {
+fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], doc: &mut Object) -> Parsed {
     use Field as F;
     let (time, stamp) = match event_time(v) {
         Ok(t) => t,
