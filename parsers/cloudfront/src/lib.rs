@@ -365,7 +365,9 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], doc: &mut Ob
         if let Some(port) = v.number(F::ClientPort) {
             source.u64("port", port);
         }
-        source.object("geo").opt_str("country_iso_code", v.get(F::Country));
+        if let Some(country) = v.get(F::Country) {
+            source.object("geo").str("country_iso_code", country);
+        }
         if let Some(asn) = v.number(F::Asn) {
             source.object("as").u64("number", asn);
         }
