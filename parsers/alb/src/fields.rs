@@ -40,7 +40,9 @@ pub struct Unterminated;
 
 /// Splits the next field off `rest`; `None` at the end of the line. A quote that is never
 /// closed takes the rest of the line with it.
-#[inline]
+// Always inlined, into the splitting loop above all: returned from a call, the token goes
+// through memory, which cost the Wasm plugin 3 % of its instructions.
+#[inline(always)]
 pub fn token<'a>(rest: &mut &'a [u8]) -> Option<Result<Token<'a>, Unterminated>> {
     let s = skip_spaces(rest);
     if s.first()? != &b'"' {
@@ -110,17 +112,10 @@ pub fn field_len(s: &[u8]) -> usize {
     i + s[i..].iter().position(|&b| b == b' ').unwrap_or(s.len() - i)
 }
 
-/// Where the first quote or backslash of `s` from `from` is.
+/// Where the first quote or backslash of `s` from `from` is. Quoted fields are longer than
+/// plain ones (requests, user agents, ARNs), and `memchr2` beats eight bytes at a time on them.
 fn quote_or_backslash(s: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    while let Some(word) = word_at(s, i) {
-        let found = bytes_equal(word, b'"') | bytes_equal(word, b'\\');
-        if found != 0 {
-            return Some(i + first(found));
-        }
-        i += 8;
-    }
-    s.get(i..)?.iter().position(|&b| b == b'"' || b == b'\\').map(|p| i + p)
+    memchr::memchr2(b'"', b'\\', s.get(from..)?).map(|p| from + p)
 }
 
 /// The fields of a line, on the stack; `-` past the last.
