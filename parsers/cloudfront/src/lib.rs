@@ -487,7 +487,11 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], doc: &mut Ob
 fn decode(value: &[u8]) -> Cow<'_, [u8]> {
     match percent_decode(value) {
         Cow::Borrowed(v) => unescape(v),
-        Cow::Owned(v) => Cow::Owned(unescape(&v).into_owned()),
+        // The decoded text itself when it has no escape, rather than a copy of it.
+        Cow::Owned(v) => match unescape(&v) {
+            Cow::Borrowed(_) => Cow::Owned(v),
+            Cow::Owned(unescaped) => Cow::Owned(unescaped),
+        },
     }
 }
 
