@@ -75,7 +75,11 @@ pub fn token<'a>(rest: &mut &'a [u8]) -> Option<Result<Token<'a>, Unterminated>>
 
 /// `s` from its first byte that is not a space.
 pub fn skip_spaces(s: &[u8]) -> &[u8] {
-    &s[s.iter().take_while(|&&b| b == b' ').count()..]
+    match s {
+        // The one space between two fields, without a loop.
+        [b' ', rest @ ..] if rest.first() != Some(&b' ') => rest,
+        _ => &s[s.iter().take_while(|&&b| b == b' ').count()..],
+    }
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
