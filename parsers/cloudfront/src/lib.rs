@@ -31,6 +31,7 @@
 mod json_line;
 
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
+use kelk_parser_sdk::json;
 use kelk_parser_sdk::text::{percent_decode, unescape};
 use kelk_parser_sdk::time::parse_iso8601;
 use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext, Timestamp};
@@ -175,6 +176,8 @@ pub struct CloudFront {
     /// from: lines of one delivery have the same keys, so each key costs one comparison.
     json_layout: Vec<Column>,
     json_keys: Vec<Vec<u8>>,
+    /// Where `url.original` is put together, kept from line to line.
+    url: Vec<u8>,
 }
 
 kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<CloudFront>);
@@ -192,7 +195,7 @@ impl LineParser for CloudFront {
 
     fn open(_: &SourceContext) -> Result<Self, Fatal> {
         let layout = FIELDS[..LEGACY].iter().map(|&(_, f)| Column::Known(f)).collect();
-        Ok(CloudFront { layout, json_layout: Vec::new(), json_keys: Vec::new() })
+        Ok(CloudFront { layout, json_layout: Vec::new(), json_keys: Vec::new(), url: Vec::new() })
     }
 
     fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
@@ -203,19 +206,23 @@ impl LineParser for CloudFront {
             }
             return Parsed::Skip;
         }
+        // The values are read into place: returned, they would be copied, and in Wasm a copy
+        // that size is a `memory.copy`, a call out of the sandbox.
         if line.starts_with(b"{") {
-            return match self.read_json(line) {
-                Ok(values) => write(&values, &self.json_layout, doc),
+            let mut values = Values::new();
+            return match self.read_json(line, &mut values) {
+                Ok(()) => write(&values, &self.json_layout, &mut self.url, doc),
                 Err(reason) => Parsed::Reject(reason),
             };
         }
-        write(&self.read_w3c(line), &self.layout, doc)
+        let mut values = Values::new();
+        self.read_w3c(line, &mut values);
+        write(&values, &self.layout, &mut self.url, doc)
     }
 }
 
 impl CloudFront {
-    fn read_w3c<'a>(&self, line: &'a [u8]) -> Values<'a, &'a [u8]> {
-        let mut values = Values::new();
+    fn read_w3c<'a>(&self, line: &'a [u8], values: &mut Values<'a, &'a [u8]>) {
         let mut start = 0;
         let ends = memchr::memchr_iter(b'\t', line).chain([line.len()]);
         for (i, end) in ends.enumerate() {
@@ -227,11 +234,9 @@ impl CloudFront {
                 None => values.extra.push(value),
             }
         }
-        values
     }
 
-    fn read_json<'a>(&mut self, line: &'a [u8]) -> Result<Values<'a, Cow<'a, [u8]>>, String> {
-        let mut values = Values::new();
+    fn read_json<'a>(&mut self, line: &'a [u8], values: &mut Values<'a, Cow<'a, [u8]>>) -> Result<(), String> {
         let (layout, keys) = (&mut self.json_layout, &mut self.json_keys);
         let mut i = 0;
         json_line::members(line, |key, value| {
@@ -245,8 +250,7 @@ impl CloudFront {
                 values.set(&layout[i], i, value);
             }
             i += 1;
-        })?;
-        Ok(values)
+        })
     }
 }
 
@@ -325,8 +329,9 @@ fn event_time<V: Deref<Target = [u8]>>(v: &Values<V>) -> Result<(Timestamp, Opti
     }
 }
 
-/// Writes one record's document: the mapping of the fields to ECS and `aws.cloudfront.*`.
-fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], doc: &mut Object) -> Parsed {
+/// Writes one record's document: the mapping of the fields to ECS and `aws.cloudfront.*`;
+/// `url` is room for `url.original`.
+fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Vec<u8>, doc: &mut Object) -> Parsed {
     use Field as F;
     let (time, stamp) = match event_time(v) {
         Ok(t) => t,
@@ -401,13 +406,21 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], doc: &mut Ob
     {
         let stem = v.get(F::UriStem);
         let query = v.get(F::UriQuery);
+        let original = url;
         let mut url = doc.object("url");
         if let Some(stem) = stem {
             let original = match query {
-                Some(q) => Cow::Owned([stem, b"?", q].concat()),
-                None => Cow::Borrowed(stem),
+                Some(q) => {
+                    // In words, not `memcpy`s: see `put`.
+                    original.clear();
+                    for part in [stem, b"?", q] {
+                        json::put(original, part);
+                    }
+                    &original[..]
+                }
+                None => stem,
             };
-            url.str("original", &original).str("path", stem);
+            url.str("original", original).str("path", stem);
             url.opt_str("extension", ecs::UrlParts::parse(stem).extension());
         }
         url.opt_str("query", query);
