@@ -492,7 +492,12 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Ve
     if !v.extra.is_empty() {
         cf.str_array("unknown_fields", v.extra.iter().copied());
     }
-    let natural_id = request_id.and_then(|id| std::str::from_utf8(id).ok()).map(str::to_owned);
+    // Copied in words rather than by `memcpy` (see `put`).
+    let natural_id = request_id.and_then(|id| {
+        let mut text = Vec::with_capacity(id.len());
+        json::put(&mut text, id);
+        String::from_utf8(text).ok()
+    });
     Parsed::Event(Event { time, natural_id })
 }
 
