@@ -16,7 +16,7 @@
 //! rest is `aws.elb.*`, with `aws.elb.protocol` `http`, `tcp` or `ssl`.
 
 use crate::fields::token;
-use crate::{Fields, NETWORK_EVENT, Shape, WEB_EVENT, count, peer};
+use crate::{Fields, NETWORK_EVENT, Shape, WEB_EVENT, count, event_fields, peer};
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_iso8601;
@@ -138,7 +138,7 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, St
 
     {
         let mut event = doc.object("event");
-        event.fields(if listener == Listener::Http { WEB_EVENT } else { NETWORK_EVENT });
+        event_fields(&mut event, if listener == Listener::Http { WEB_EVENT } else { NETWORK_EVENT });
         if let Some(status) = elb_status {
             event.str("outcome", ecs::http_outcome(status));
         }

@@ -13,7 +13,7 @@
 //! id is `aws.elb.connection_trace_id`, as in access documents, so that the two join on it;
 //! `trace.id` is the request's X-Ray id there and is left to it.
 
-use crate::{Fields, NETWORK_EVENT, Shape, count, iso8601, shown, tls_version};
+use crate::{Fields, NETWORK_EVENT, Shape, count, event_fields, iso8601, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::json::is_json_number;
 use kelk_parser_sdk::text::unescape;
@@ -75,7 +75,7 @@ pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
     doc.fields(ecs::AWS_ENVELOPE);
     {
         let mut event = doc.object("event");
-        event.fields(NETWORK_EVENT);
+        event_fields(&mut event, NETWORK_EVENT);
         event.opt_str("outcome", status.map(outcome));
     }
     {

@@ -16,7 +16,7 @@
 //! with the client, `tls.curve` the named group, `tls.established` whether it completed).
 //! The rest, ECS having no name for it, is `aws.elb.*` under the log's own names.
 
-use crate::{Fields, NETWORK_EVENT, Shape, count, iso8601, peer, shown, tls_version};
+use crate::{Fields, NETWORK_EVENT, Shape, count, event_fields, iso8601, peer, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::text::percent_decode;
 use kelk_parser_sdk::{Object, Timestamp};
@@ -89,7 +89,7 @@ pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
     doc.fields(ecs::AWS_ENVELOPE);
     {
         let mut event = doc.object("event");
-        event.fields(NETWORK_EVENT);
+        event_fields(&mut event, NETWORK_EVENT);
         if let Some(ms) = connection_ms {
             event.u64("duration", ms.saturating_mul(1_000_000));
         }
