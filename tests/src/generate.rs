@@ -210,14 +210,20 @@ fn alb_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
 
 const CLOUDFRONT_HEADER: &[u8] = b"#Version: 1.0\n#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type sc-content-len sc-range-start sc-range-end\n";
 
-fn cloudfront_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
-    let (date, time, _) = march(us);
+/// What a CloudFront request varies in, drawn in one order for both line formats.
+fn cloudfront_request(r: &mut Rng) -> (u32, &'static str, String, String, String, String) {
     let status = *r.pick(STATUSES);
     let result = *r.pick(&["Hit", "Hit", "Miss", "RefreshHit", "Error"]);
     let ua = r.pick(USER_AGENTS).replace(' ', "%20");
     let id: String = (0..7).map(|_| format!("{:08x}", r.next() as u32)).collect();
     let query = if r.below(3) == 0 { format!("id={}", r.below(100_000)) } else { "-".to_owned() };
     let taken = format!("0.{:03}", r.below(900));
+    (status, result, ua, id, query, taken)
+}
+
+fn cloudfront_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let (date, time, _) = march(us);
+    let (status, result, ua, id, query, taken) = cloudfront_request(r);
     writeln!(
         l,
         "{date}\t{time}\tFRA56-P{}\t{}\t{}\tGET\td111111abcdef8.cloudfront.net\t{}\t{status}\thttps://www.example.com/\t{ua}\t{query}\t-\t{result}\t{id}==\twww.example.com\thttps\t{}\t{taken}\t-\tTLSv1.3\tTLS_AES_128_GCM_SHA256\t{result}\tHTTP/2.0\t-\t-\t{}\t{taken}\t{result}\ttext/html\t{}\t-\t-",
@@ -233,12 +239,7 @@ fn cloudfront_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
 }
 
 fn cloudfront_json_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
-    let status = *r.pick(STATUSES);
-    let result = *r.pick(&["Hit", "Hit", "Miss", "RefreshHit", "Error"]);
-    let ua = r.pick(USER_AGENTS).replace(' ', "%20");
-    let id: String = (0..7).map(|_| format!("{:08x}", r.next() as u32)).collect();
-    let query = if r.below(3) == 0 { format!("id={}", r.below(100_000)) } else { "-".to_owned() };
-    let taken = format!("0.{:03}", r.below(900));
+    let (status, result, ua, id, query, taken) = cloudfront_request(r);
     writeln!(
         l,
         r#"{{"timestamp(ms)":"{}","DistributionId":"E1R2D3EXAMPLE","x-edge-location":"FRA56-P{}","sc-bytes":"{}","c-ip":"{}","cs-method":"GET","cs(Host)":"d111111abcdef8.cloudfront.net","cs-uri-stem":"{}","sc-status":"{status}","cs(Referer)":"https://www.example.com/","cs(User-Agent)":"{ua}","cs-uri-query":"{query}","cs(Cookie)":"-","x-edge-result-type":"{result}","x-edge-request-id":"{id}==","x-host-header":"www.example.com","cs-protocol":"https","cs-bytes":"{}","time-taken":"{taken}","x-forwarded-for":"-","ssl-protocol":"TLSv1.3","ssl-cipher":"TLS_AES_128_GCM_SHA256","x-edge-response-result-type":"{result}","cs-protocol-version":"HTTP/2.0","fle-status":"-","fle-encrypted-fields":"-","c-port":"{}","time-to-first-byte":"{taken}","x-edge-detailed-result-type":"{result}","sc-content-type":"text/html","sc-content-len":"{}","sc-range-start":"-","sc-range-end":"-","origin-fbl":"0.{:03}","origin-lbl":"0.{:03}","asn":"{}","c-country":"{}","cache-behavior-path-pattern":"*"}}"#,
