@@ -27,7 +27,7 @@ use kelk_parser_sdk::ecs::{self, dash, parse_u64};
 use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_common_log;
 use kelk_parser_sdk::tokens::{Tokens, Unterminated};
-use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext};
+use kelk_parser_sdk::{Event, Fatal, LineParser, Object, Open, Outcome, SourceContext, reject};
 use std::borrow::Cow;
 
 pub struct Apache {
@@ -35,21 +35,22 @@ pub struct Apache {
     duration_unit: u64,
 }
 
-kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<Apache>);
+kelk_parser_sdk::plugin! {
+    lines: Apache,
+    name: "apache",
+    dataset: "apache.access",
+    module: "apache",
+    dashboard: {
+        title: "Apache access logs",
+        top_fields: ["http.response.status_code", "url.path", "source.ip", "http.request.method"],
+    },
+}
 
-const EVENT: &str =
-    r#""kind":"event","category":["web"],"type":["access"],"dataset":"apache.access","module":"apache""#;
+const EVENT: &str = kelk_parser_sdk::event!(Apache, r#""kind":"event","category":["web"],"type":["access"]"#);
 
 const UNTERMINATED: &str = "a quoted field is never closed";
 
-impl LineParser for Apache {
-    const INFO: Info = Info {
-        name: "apache",
-        version: env!("CARGO_PKG_VERSION"),
-        dataset: "apache.access",
-        index_prefix: "logs-apache.access-default",
-    };
-
+impl Open for Apache {
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
         let duration_unit = match ctx.option("duration_unit") {
             None | Some("us") => 1_000,
@@ -63,17 +64,15 @@ impl LineParser for Apache {
         };
         Ok(Apache { duration_unit })
     }
+}
 
-    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
+impl LineParser for Apache {
+    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Outcome {
         // `[vhost[:port]] host[:port] ident user [time] "request" status size [time-taken]
         // ["referrer" "agent"] …`: the first ` [` ends the unquoted head, and the time runs to
         // the next `]`.
-        let Some(open) = memchr::memmem::find(line, b" [") else {
-            return Parsed::Reject("not an Apache access log line: no [time]".into());
-        };
-        let Some(close) = memchr::memchr(b']', &line[open..]).map(|i| open + i) else {
-            return Parsed::Reject("the [time] field is never closed".into());
-        };
+        let open = memchr::memmem::find(line, b" [").ok_or("not an Apache access log line: no [time]")?;
+        let close = memchr::memchr(b']', &line[open..]).map(|i| open + i).ok_or("the [time] field is never closed")?;
         let mut head: [&[u8]; 4] = [b""; 4];
         let mut parts = 0;
         for part in line[..open].split(|&b| b == b' ') {
@@ -87,41 +86,20 @@ impl LineParser for Apache {
         let (vhost, [host, identity, user]) = match parts {
             3 => (None, [head[0], head[1], head[2]]),
             4 => (Some(head[0]), [head[1], head[2], head[3]]),
-            _ => {
-                return Parsed::Reject(format!(
-                    "{parts} fields before the [time]; host ident user expected, after an optional vhost"
-                ));
-            }
+            _ => return Err(reject!("{parts} fields before the [time]; host ident user expected, after an optional vhost")),
         };
         let time_text = &line[open + 2..close];
-        let Some(time) = parse_common_log(time_text) else {
-            return Parsed::Reject(format!(
-                "`[{}]` is not a time like [10/Oct/2000:13:55:36 -0700]",
-                String::from_utf8_lossy(time_text)
-            ));
-        };
+        let time = parse_common_log(time_text).ok_or_else(|| {
+            reject!("`[{}]` is not a time like [10/Oct/2000:13:55:36 -0700]", String::from_utf8_lossy(time_text))
+        })?;
         let mut fields = Tokens::new(&line[close + 1..]);
         let (request, status, bytes) = match (fields.next(), fields.next(), fields.next()) {
             (Some(Ok(request)), Some(Ok(status)), Some(Ok(bytes))) if request.quoted => (request, status, bytes),
-            (Some(Err(_)), _, _) | (_, Some(Err(_)), _) | (_, _, Some(Err(_))) => {
-                return Parsed::Reject(UNTERMINATED.into());
-            }
-            _ => return Parsed::Reject("\"request\" status size expected after the [time]".into()),
+            (Some(Err(_)), _, _) | (_, Some(Err(_)), _) | (_, _, Some(Err(_))) => return Err(UNTERMINATED.into()),
+            _ => return Err("\"request\" status size expected after the [time]".into()),
         };
-        let status = match dash(status.text) {
-            None => None,
-            Some(s) => match parse_u64(s) {
-                Some(s) => Some(s),
-                None => return Parsed::Reject(format!("status `{}` is not a number", String::from_utf8_lossy(s))),
-            },
-        };
-        let bytes = match dash(bytes.text) {
-            None => 0,
-            Some(b) => match parse_u64(b) {
-                Some(b) => b,
-                None => return Parsed::Reject(format!("size `{}` is not a number", String::from_utf8_lossy(b))),
-            },
-        };
+        let status = ecs::dash_number("status", status.text)?;
+        let bytes = ecs::dash_number("size", bytes.text)?.unwrap_or(0);
         // `%D` or `%T` right after `%b`, or else as the only field after the user agent.
         let mut duration = self.take_duration(&mut fields);
         let mut ahead = fields.clone();
@@ -149,7 +127,7 @@ impl LineParser for Apache {
                 extra = Extras(b"");
             }
             if extra.clone().any(|f| f.is_err()) {
-                return Parsed::Reject(UNTERMINATED.into());
+                return Err(UNTERMINATED.into());
             }
         }
         let request_text = unescaped(request.text);
@@ -202,7 +180,7 @@ impl LineParser for Apache {
         if !extra.0.is_empty() {
             access.str_array("extra_fields", extra.map_while(Result::ok));
         }
-        Parsed::Event(Event { time, natural_id: None })
+        Ok(Event::at(time).into())
     }
 }
 

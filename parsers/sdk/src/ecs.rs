@@ -1,6 +1,7 @@
 //! Helpers that write Elastic Common Schema fields from raw log tokens.
 
 use crate::json::Object;
+use crate::{Reject, reject};
 use std::net::IpAddr;
 
 macro_rules! ecs_version {
@@ -29,6 +30,16 @@ pub fn parse_u64(b: &[u8]) -> Option<u64> {
         return None;
     }
     b.iter().try_fold(0u64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))
+}
+
+/// An unsigned decimal, or a rejection naming `field`.
+pub fn number(field: &str, b: &[u8]) -> Result<u64, Reject> {
+    parse_u64(b).ok_or_else(|| reject!("{field} `{}` is not a number", String::from_utf8_lossy(b)))
+}
+
+/// `-` (absent) or an unsigned decimal; anything else is a rejection naming `field`.
+pub fn dash_number(field: &str, b: &[u8]) -> Result<Option<u64>, Reject> {
+    dash(b).map(|b| number(field, b)).transpose()
 }
 
 /// Non-negative decimal seconds (`0.086`, `12`) as exact nanoseconds; digits beyond the ninth

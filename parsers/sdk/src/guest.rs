@@ -2,7 +2,7 @@
 //! from `wit/parser.wit` in this crate: a copy of the workspace's `wit/parser.wit`, as is the
 //! host's in `kelk-sandbox` (a test keeps the three equal).
 
-use crate::{Batch, Fatal, Parser, SourceContext};
+use crate::{Batch, Fatal, Parser, Plugin, SourceContext};
 use std::cell::RefCell;
 use std::marker::PhantomData;
 
@@ -14,13 +14,13 @@ wit_bindgen::generate!({
     default_bindings_module: "kelk_parser_sdk::guest",
 });
 
-use exports::kelk::parser::parser as wit;
+use exports::kelk::parser::{documents, parser as wit};
 use kelk::parser::types;
 
 /// The component type `export_parser!` exports for a [`Parser`].
 pub struct Component<P>(PhantomData<P>);
 
-impl<P: Parser + 'static> wit::Guest for Component<P> {
+impl<P: Parser + Plugin + 'static> wit::Guest for Component<P> {
     type Session = Session<P>;
 
     fn info() -> types::PluginInfo {
@@ -30,6 +30,20 @@ impl<P: Parser + 'static> wit::Guest for Component<P> {
             contract_version: crate::CONTRACT_VERSION.into(),
             dataset: P::INFO.dataset.into(),
             index_prefix: P::INFO.index_prefix.into(),
+        }
+    }
+}
+
+impl<P: Plugin> documents::Guest for Component<P> {
+    fn describe() -> documents::Description {
+        let dashboard = P::INFO.dashboard;
+        documents::Description {
+            mappings: P::INFO.mappings.into(),
+            dashboard: documents::Dashboard {
+                title: dashboard.title.into(),
+                top_fields: dashboard.top_fields.iter().map(|&f| f.into()).collect(),
+                time_field: dashboard.time_field.into(),
+            },
         }
     }
 }

@@ -1,10 +1,10 @@
 //! The KELK parser SDK: everything a log-parser plugin needs except the format itself.
 //!
-//! A line-oriented format implements [`LineParser`] and exports itself with
-//! `kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<MyParser>)`; a format that is not
-//! line-oriented implements [`Parser`] directly. The same code compiles natively (for tests and
-//! benchmarks) and to a `wasm32-wasip2` component, where the `export_parser!` glue binds it to
-//! the `kelk:parser` WIT contract.
+//! A line-oriented format implements [`LineParser`]; a format that is not line-oriented
+//! implements [`Parser`]. [`plugin!`] names the plugin once (name, dataset, module, the
+//! mappings in `mappings.json` beside its `Cargo.toml`, its dashboard) and exports it. The same
+//! code compiles natively (for tests and benchmarks) and to a `wasm32-wasip2` component, where
+//! the glue binds it to the `kelk:parser` WIT contract.
 
 pub mod ecs;
 pub mod json;
@@ -19,23 +19,59 @@ pub mod guest;
 
 pub use json::Object;
 pub use lines::{DEFAULT_MAX_LINE_BYTES, LineParser, Lines};
+
+#[doc(hidden)]
+pub use const_format::concatcp as __concatcp;
 pub use time::Timestamp;
 
 /// The version of the WIT contract (`kelk:parser@…`) this SDK implements.
-pub const CONTRACT_VERSION: &str = "1.0.0";
+pub const CONTRACT_VERSION: &str = "1.1.0";
 
 /// The longest raw excerpt a rejection carries.
 pub const EXCERPT_BYTES: usize = 256;
 
-/// What a plugin says about itself (`plugin-info` in the contract).
+/// What a plugin says about itself and its documents (`plugin-info` and `documents.describe`
+/// in the contract); [`plugin!`] writes it.
 #[derive(Clone, Copy, Debug)]
 pub struct Info {
     pub name: &'static str,
     pub version: &'static str,
     /// ECS `event.dataset`.
     pub dataset: &'static str,
-    /// The default index prefix; the host appends the event date.
+    /// ECS `event.module`.
+    pub module: &'static str,
+    /// The default index prefix, `logs-<dataset>-default`; the host appends the event date.
     pub index_prefix: &'static str,
+    /// The OpenSearch mappings of the plugin's own fields (`properties`, as JSON), layered over
+    /// the host's shared ECS mappings.
+    pub mappings: &'static str,
+    pub dashboard: Dashboard,
+}
+
+/// What the dashboard of the plugin's documents shows.
+#[derive(Clone, Copy, Debug)]
+pub struct Dashboard {
+    pub title: &'static str,
+    /// Fields whose top values it tables; each mapped as an aggregatable type.
+    pub top_fields: &'static [&'static str],
+    pub time_field: &'static str,
+}
+
+/// A plugin: its [`Info`], given by [`plugin!`].
+pub trait Plugin {
+    const INFO: Info;
+}
+
+/// Starts a parser for one object, reading the options it understands. A parser with no
+/// options or state to set up is `Default`, and gets this for free.
+pub trait Open: Sized {
+    fn open(ctx: &SourceContext) -> Result<Self, Fatal>;
+}
+
+impl<T: Default> Open for T {
+    fn open(_: &SourceContext) -> Result<Self, Fatal> {
+        Ok(T::default())
+    }
 }
 
 /// The object being parsed (`source-context` in the contract).
@@ -89,15 +125,66 @@ pub struct Event {
     pub natural_id: Option<String>,
 }
 
-/// What an input record turned out to be.
+impl Event {
+    /// An event at `time`, without a natural id.
+    pub fn at(time: Timestamp) -> Self {
+        Event { time, natural_id: None }
+    }
+}
+
+/// What an input record turned out to be, when it is not rejected.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Parsed {
     /// An event; its fields were written to the document.
     Event(Event),
     /// Not an event, by the format (a header or comment); anything written is discarded.
     Skip,
-    /// Not parseable; anything written is discarded and the record is rejected for this reason.
-    Reject(String),
+}
+
+impl From<Event> for Parsed {
+    fn from(event: Event) -> Self {
+        Parsed::Event(event)
+    }
+}
+
+/// Why a record cannot become a document, in words a person can act on. Anything written for
+/// the record is discarded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject(pub String);
+
+impl From<String> for Reject {
+    fn from(reason: String) -> Self {
+        Reject(reason)
+    }
+}
+
+impl From<&str> for Reject {
+    fn from(reason: &str) -> Self {
+        Reject(reason.to_owned())
+    }
+}
+
+/// What parsing one record gives: `?` on a check rejects the record.
+pub type Outcome = Result<Parsed, Reject>;
+
+/// `return Err(reject!("…{x}…"))`, or as the error of `ok_or_else`: a [`Reject`] from a format
+/// string.
+#[macro_export]
+macro_rules! reject {
+    ($($arg:tt)*) => { $crate::Reject(format!($($arg)*)) };
+}
+
+/// The first `N` items, or a rejection saying how many `what` there were: for formats whose
+/// records have at least `N` fields (later fields, added by newer versions, stay in `items`).
+pub fn leading<const N: usize, T: Copy + Default>(
+    items: &mut impl Iterator<Item = T>,
+    what: &str,
+) -> Result<[T; N], Reject> {
+    let mut out = [T::default(); N];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = items.next().ok_or_else(|| reject!("{i} {what}, at least {N} expected"))?;
+    }
+    Ok(out)
 }
 
 /// One document of a batch (`document` in the contract).
@@ -130,21 +217,21 @@ pub struct Batch {
 impl Batch {
     /// Parses one record: `write` fills a JSON object and says what the record was. Unless it
     /// was an event, nothing it wrote stays in the batch.
-    pub fn record(&mut self, at: Record, raw: &[u8], write: impl FnOnce(&mut Object) -> Parsed) {
+    pub fn record(&mut self, at: Record, raw: &[u8], write: impl FnOnce(&mut Object) -> Outcome) {
         let start = self.json.len();
-        let parsed = write(&mut Object::new(&mut self.json));
-        match parsed {
-            Parsed::Event(event) => self.documents.push(Document {
+        let outcome = write(&mut Object::new(&mut self.json));
+        match outcome {
+            Ok(Parsed::Event(event)) => self.documents.push(Document {
                 record: at,
                 length: (self.json.len() - start) as u32,
                 event_time_ms: event.time.millis(),
                 natural_id: event.natural_id,
             }),
-            Parsed::Skip => {
+            Ok(Parsed::Skip) => {
                 self.json.truncate(start);
                 self.skip();
             }
-            Parsed::Reject(reason) => {
+            Err(Reject(reason)) => {
                 self.json.truncate(start);
                 self.reject(at, raw, reason);
             }
@@ -176,12 +263,7 @@ impl Batch {
 }
 
 /// A parser of a whole object, fed in chunks cut at arbitrary positions.
-pub trait Parser: Sized {
-    const INFO: Info;
-
-    /// Starts a session for one object.
-    fn open(ctx: &SourceContext) -> Result<Self, Fatal>;
-
+pub trait Parser: Open {
     /// Takes the next chunk of the decompressed object.
     fn push(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), Fatal>;
 
@@ -198,15 +280,75 @@ pub fn parse<P: Parser>(ctx: &SourceContext, input: &[u8]) -> Result<Batch, Fata
     Ok(batch)
 }
 
-/// Exports a [`Parser`] as the plugin's implementation of the `kelk:parser` contract.
-/// Outside `wasm32` it expands to nothing, so the crate also builds natively.
+/// Declares the plugin once and exports it as the implementation of the `kelk:parser`
+/// contract (outside `wasm32` only the declaration remains, so the crate also builds natively):
+///
+/// ```ignore
+/// kelk_parser_sdk::plugin! {
+///     lines: Apache,               // a LineParser; or `parser: CloudTrail` for a Parser
+///     name: "apache",
+///     dataset: "apache.access",
+///     module: "apache",
+///     dashboard: { title: "Apache access logs", top_fields: ["http.response.status_code", "url.path"] },
+/// }
+/// ```
+///
+/// The version is the crate's; the index prefix `logs-<dataset>-default`; the mappings are
+/// `mappings.json` beside the crate's `Cargo.toml`; the dashboard's time field `@timestamp`
+/// unless `time_field: "…"` follows `top_fields`. [`event!`] writes `event.dataset` and
+/// `event.module` from here.
 #[macro_export]
-macro_rules! export_parser {
-    ($parser:ty) => {
+macro_rules! plugin {
+    (lines: $parser:ty, $($info:tt)*) => {
+        $crate::plugin!(@info $parser, $($info)*);
+        $crate::plugin!(@export $crate::Lines<$parser>);
+    };
+    (parser: $parser:ty, $($info:tt)*) => {
+        $crate::plugin!(@info $parser, $($info)*);
+        $crate::plugin!(@export $parser);
+    };
+    (@info $parser:ty, name: $name:literal, dataset: $dataset:literal, module: $module:literal,
+        dashboard: { title: $title:literal, top_fields: [$($field:literal),* $(,)?] $(, time_field: $time:literal)? $(,)? } $(,)?) => {
+        impl $crate::Plugin for $parser {
+            const INFO: $crate::Info = $crate::Info {
+                name: $name,
+                version: env!("CARGO_PKG_VERSION"),
+                dataset: $dataset,
+                module: $module,
+                index_prefix: concat!("logs-", $dataset, "-default"),
+                mappings: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/mappings.json")),
+                dashboard: $crate::Dashboard {
+                    title: $title,
+                    top_fields: &[$($field),*],
+                    time_field: $crate::plugin!(@or $($time)? "@timestamp"),
+                },
+            };
+        }
+    };
+    (@or $given:literal $default:literal) => { $given };
+    (@or $default:literal) => { $default };
+    (@export $exported:ty) => {
         #[cfg(target_arch = "wasm32")]
         const _: () = {
-            type KelkPlugin = $crate::guest::Component<$parser>;
-    $crate::guest::__export_log_parser!(KelkPlugin with_types_in $crate::guest);
+            type KelkPlugin = $crate::guest::Component<$exported>;
+            $crate::guest::__export_log_parser!(KelkPlugin with_types_in $crate::guest);
         };
+    };
+}
+
+/// The members of a document's `event` object that every document of `$plugin` shares, as one
+/// pre-rendered piece for `Object::fields`: the given ones (`"kind":"event"`…), then
+/// `"dataset"` and `"module"` from the plugin's [`Info`].
+#[macro_export]
+macro_rules! event {
+    ($plugin:ty, $fields:expr) => {
+        $crate::__concatcp!(
+            $fields,
+            r#","dataset":""#,
+            <$plugin as $crate::Plugin>::INFO.dataset,
+            r#"","module":""#,
+            <$plugin as $crate::Plugin>::INFO.module,
+            r#"""#
+        )
     };
 }

@@ -1,18 +1,14 @@
 //! Line splitting across chunk boundaries, so that a line-format parser sees whole lines.
 
-use crate::{Batch, EXCERPT_BYTES, Fatal, Info, Object, Parsed, Parser, Record, SourceContext};
+use crate::{Batch, EXCERPT_BYTES, Fatal, Object, Open, Outcome, Parser, Plugin, Record, SourceContext};
 
 /// Lines longer than this are rejected, unless the `max_line_bytes` option says otherwise.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
 /// A parser of a line-oriented format: one line in, at most one document out.
-pub trait LineParser: Sized {
-    const INFO: Info;
-
-    fn open(ctx: &SourceContext) -> Result<Self, Fatal>;
-
+pub trait LineParser: Open {
     /// Parses one non-empty line, without its `\n` or `\r\n`, into `doc`.
-    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed;
+    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Outcome;
 }
 
 /// Turns a [`LineParser`] into a [`Parser`]: carries a partial line from one chunk to the
@@ -58,9 +54,11 @@ impl<P: LineParser> Lines<P> {
     }
 }
 
-impl<P: LineParser> Parser for Lines<P> {
-    const INFO: Info = P::INFO;
+impl<P: Plugin> Plugin for Lines<P> {
+    const INFO: crate::Info = P::INFO;
+}
 
+impl<P: LineParser> Open for Lines<P> {
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
         let max_line = ctx.bytes_option("max_line_bytes", DEFAULT_MAX_LINE_BYTES)?;
         Ok(Lines {
@@ -71,7 +69,9 @@ impl<P: LineParser> Parser for Lines<P> {
             max_line,
         })
     }
+}
 
+impl<P: LineParser> Parser for Lines<P> {
     fn push(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), Fatal> {
         let mut rest = chunk;
         while let Some(nl) = memchr::memchr(b'\n', rest) {
@@ -101,22 +101,19 @@ impl<P: LineParser> Parser for Lines<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Event, Timestamp};
+    use crate::{Event, Parsed, Timestamp, reject};
 
     /// Echoes each line as `{"l":"…"}`, skips `#` lines and rejects lines starting with `!`.
+    #[derive(Default)]
     struct Echo;
 
     impl LineParser for Echo {
-        const INFO: Info = Info { name: "echo", version: "0", dataset: "test", index_prefix: "test" };
-        fn open(_: &SourceContext) -> Result<Self, Fatal> {
-            Ok(Echo)
-        }
-        fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
+        fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Outcome {
             doc.str("l", line);
             match line.first() {
-                Some(b'#') => Parsed::Skip,
-                Some(b'!') => Parsed::Reject("bang".into()),
-                _ => Parsed::Event(Event { time: Timestamp { secs: 0, nanos: 0 }, natural_id: None }),
+                Some(b'#') => Ok(Parsed::Skip),
+                Some(b'!') => Err(reject!("bang")),
+                _ => Ok(Event::at(Timestamp { secs: 0, nanos: 0 }).into()),
             }
         }
     }

@@ -1,24 +1,24 @@
 //! Reads `/etc/passwd` into its documents, which imports `wasi:filesystem`.
 
-use kelk_parser_sdk::{Batch, Event, Fatal, Info, Parsed, Parser, Record, SourceContext, Timestamp};
+use kelk_parser_sdk::{Batch, Event, Fatal, Parser, Record, Timestamp};
 
+#[derive(Default)]
 pub struct FsReader;
 
-kelk_parser_sdk::export_parser!(FsReader);
+kelk_parser_sdk::plugin! {
+    parser: FsReader,
+    name: "fs-reader",
+    dataset: "test.fs",
+    module: "test",
+    dashboard: { title: "stolen files", top_fields: [] },
+}
 
 impl Parser for FsReader {
-    const INFO: Info =
-        Info { name: "fs-reader", version: "0.0.0", dataset: "test.fs", index_prefix: "logs-test.fs-default" };
-
-    fn open(_: &SourceContext) -> Result<Self, Fatal> {
-        Ok(FsReader)
-    }
-
     fn push(&mut self, _chunk: &[u8], out: &mut Batch) -> Result<(), Fatal> {
         let secret = std::fs::read("/etc/passwd").unwrap_or_default();
         out.record(Record::default(), b"", |doc| {
             doc.str("stolen", &secret);
-            Parsed::Event(Event { time: Timestamp { secs: 0, nanos: 0 }, natural_id: None })
+            Ok(Event::at(Timestamp { secs: 0, nanos: 0 }).into())
         });
         Ok(())
     }

@@ -2,23 +2,28 @@
 //! `hog` allocates without end, `panic` panics, `overrun` returns document lengths past its
 //! JSON. With no option it behaves: one document at the end, counting the bytes it saw.
 
-use kelk_parser_sdk::{Batch, Event, Fatal, Info, Parsed, Parser, Record, SourceContext, Timestamp};
+use kelk_parser_sdk::{Batch, Event, Fatal, Open, Parser, Record, SourceContext, Timestamp};
 
 pub struct Rogue {
     behaviour: String,
     bytes: u64,
 }
 
-kelk_parser_sdk::export_parser!(Rogue);
+kelk_parser_sdk::plugin! {
+    parser: Rogue,
+    name: "rogue",
+    dataset: "test.rogue",
+    module: "test",
+    dashboard: { title: "rogue", top_fields: [] },
+}
 
-impl Parser for Rogue {
-    const INFO: Info =
-        Info { name: "rogue", version: "0.0.0", dataset: "test.rogue", index_prefix: "logs-test.rogue-default" };
-
+impl Open for Rogue {
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
         Ok(Rogue { behaviour: ctx.option("behaviour").unwrap_or_default().to_owned(), bytes: 0 })
     }
+}
 
+impl Parser for Rogue {
     fn push(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), Fatal> {
         self.bytes += chunk.len() as u64;
         match self.behaviour.as_str() {
@@ -39,7 +44,7 @@ impl Parser for Rogue {
             "overrun" => {
                 out.record(Record { number: 1, offset: 0 }, chunk, |doc| {
                     doc.u64("n", 1);
-                    Parsed::Event(Event { time: Timestamp { secs: 0, nanos: 0 }, natural_id: None })
+                    Ok(Event::at(Timestamp { secs: 0, nanos: 0 }).into())
                 });
                 out.documents[0].length += 100;
                 Ok(())
@@ -52,7 +57,7 @@ impl Parser for Rogue {
         let bytes = self.bytes;
         out.record(Record { number: 1, offset: 0 }, b"", |doc| {
             doc.u64("bytes", bytes);
-            Parsed::Event(Event { time: Timestamp { secs: 0, nanos: 0 }, natural_id: None })
+            Ok(Event::at(Timestamp { secs: 0, nanos: 0 }).into())
         });
         Ok(())
     }
