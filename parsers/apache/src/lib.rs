@@ -86,7 +86,11 @@ impl LineParser for Apache {
         let (vhost, [host, identity, user]) = match parts {
             3 => (None, [head[0], head[1], head[2]]),
             4 => (Some(head[0]), [head[1], head[2], head[3]]),
-            _ => return Err(reject!("{parts} fields before the [time]; host ident user expected, after an optional vhost")),
+            _ => {
+                return Err(reject!(
+                    "{parts} fields before the [time]; host ident user expected, after an optional vhost"
+                ));
+            }
         };
         let time_text = &line[open + 2..close];
         let time = parse_common_log(time_text).ok_or_else(|| {
