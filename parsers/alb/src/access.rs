@@ -16,11 +16,11 @@
 //! rest is `aws.elb.*`, with `aws.elb.protocol` `http`, `tcp` or `ssl`.
 
 use crate::fields::token;
-use crate::{Fields, NETWORK_EVENT, Shape, WEB_EVENT, count, event_fields, peer};
+use crate::{Fields, NETWORK_EVENT, Shape, WEB_EVENT, event_fields, peer};
 use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::{Object, Timestamp};
+use kelk_parser_sdk::{Object, Reject, Timestamp, reject};
 
 /// Fields of the shared part, counted from `time` (ALB field 2, Classic field 1).
 pub mod at {
@@ -111,13 +111,10 @@ impl Listener {
 }
 
 /// Parses an access line, ALB's when it is `typed` (starts with its type), else Classic's.
-pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, String> {
+pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, Reject> {
     let mut rest = line;
     let kind = if typed {
-        match token(&mut rest) {
-            Some(Ok(first)) => Some(first.text),
-            _ => return Err("empty or unterminated first field".into()),
-        }
+        Some(token(&mut rest).and_then(Result::ok).ok_or("empty or unterminated first field")?.text)
     } else {
         None
     };
@@ -128,9 +125,10 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, St
     let time = parse_iso8601(f[at::TIME])
         .ok_or("not an Elastic Load Balancing log line: no ISO 8601 time in the first or second field")?;
     if n < at::REQUIRED {
-        return Err(format!("{n} fields after the type, at least {} expected (time … \"request\")", at::REQUIRED));
+        let after = if typed { " after the type" } else { "" };
+        return Err(reject!("{n} fields{after}, at least {} expected (time … \"request\")", at::REQUIRED));
     }
-    let elb_status = count(f[at::ELB_STATUS], "elb_status_code")?;
+    let elb_status = ecs::dash_number("elb_status_code", f[at::ELB_STATUS])?;
     let listener = Listener::of(typed, &f);
 
     doc.timestamp_text("@timestamp", f[at::TIME], time);

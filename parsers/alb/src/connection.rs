@@ -13,11 +13,11 @@
 //! id is `aws.elb.connection_trace_id`, as in access documents, so that the two join on it;
 //! `trace.id` is the request's X-Ray id there and is left to it.
 
-use crate::{Fields, NETWORK_EVENT, Shape, count, event_fields, iso8601, shown, tls_version};
+use crate::{Fields, NETWORK_EVENT, Shape, event_fields, iso8601, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::json::is_json_number;
 use kelk_parser_sdk::text::unescape;
-use kelk_parser_sdk::{Object, Timestamp};
+use kelk_parser_sdk::{Object, Reject, Timestamp, reject};
 
 /// Fields counted from the line's start.
 pub mod at {
@@ -46,29 +46,30 @@ fn shape(i: usize) -> Shape {
     }
 }
 
-pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
+pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, Reject> {
     let mut f = Fields::new();
     f.split(line, 0, shape)?;
     if f.n < at::KNOWN {
-        return Err(format!(
+        return Err(reject!(
             "{} fields, {} expected in an ALB connection log line (timestamp … conn_trace_id)",
             f.n,
             at::KNOWN
         ));
     }
     let time = iso8601(f[at::TIMESTAMP], "timestamp")?;
-    let client_port = count(f[at::CLIENT_PORT], "client_port")?;
-    let listener_port = count(f[at::LISTENER_PORT], "listener_port")?;
+    let client_port = ecs::dash_number("client_port", f[at::CLIENT_PORT])?;
+    let listener_port = ecs::dash_number("listener_port", f[at::LISTENER_PORT])?;
     let latency = dash(f[at::TLS_HANDSHAKE_LATENCY]);
     if let Some(latency) = latency.filter(|l| !is_json_number(l)) {
-        return Err(format!("tls_handshake_latency `{}` is not a number of seconds", shown(latency)));
+        return Err(reject!("tls_handshake_latency `{}` is not a number of seconds", shown(latency)));
     }
-    let validity = match dash(f[at::LEAF_CLIENT_CERT_VALIDITY]) {
-        None => None,
-        Some(text) => Some(Validity::parse(text).ok_or_else(|| {
-            format!("leaf_client_cert_validity `{}` is not NotBefore=<time>;NotAfter=<time>", shown(text))
-        })?),
-    };
+    let validity = dash(f[at::LEAF_CLIENT_CERT_VALIDITY])
+        .map(|text| {
+            Validity::parse(text).ok_or_else(|| {
+                reject!("leaf_client_cert_validity `{}` is not NotBefore=<time>;NotAfter=<time>", shown(text))
+            })
+        })
+        .transpose()?;
     let status = dash(f[at::TLS_VERIFY_STATUS]);
 
     doc.timestamp_text("@timestamp", f[at::TIMESTAMP], time);

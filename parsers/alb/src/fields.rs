@@ -7,7 +7,7 @@
 //! past, which is how a line whose quoting is broken shows (see [`Shape`]).
 
 use crate::MAX_FIELDS;
-use kelk_parser_sdk::Object;
+use kelk_parser_sdk::{Object, Reject, reject};
 
 /// What a field may look like, for catching a line whose quoting is broken: the tokenizer
 /// ends a quoted field at a quote followed by a space, so where that space is missing it runs
@@ -138,16 +138,16 @@ impl<'a> Fields<'a> {
 
     /// Splits the rest of a line, of which `before` fields were taken already (reasons count
     /// fields from the line's start), checking each against its `shape`.
-    pub fn split(&mut self, mut rest: &'a [u8], before: usize, shape: impl Fn(usize) -> Shape) -> Result<(), String> {
+    pub fn split(&mut self, mut rest: &'a [u8], before: usize, shape: impl Fn(usize) -> Shape) -> Result<(), Reject> {
         while let Some(token) = token(&mut rest) {
             let field = || before + self.n + 1;
             let Ok(token) = token else {
-                return Err(format!("field {} opens a quote that is never closed", field()));
+                return Err(reject!("field {} opens a quote that is never closed", field()));
             };
             if token.quoted {
                 match shape(self.n) {
                     Shape::Bare => {
-                        return Err(format!(
+                        return Err(reject!(
                             "field {} is quoted, which it never is: the quoting before it is broken \
                              (a closing quote without a space after it, or a space inside a field), so the \
                              fields cannot be told apart",
@@ -156,7 +156,7 @@ impl<'a> Fields<'a> {
                     }
                     Shape::Plain => {
                         if let Some(q) = token.inner_quote {
-                            return Err(format!(
+                            return Err(reject!(
                                 "field {} runs on past a quote (`{}`): the space after a closing quote \
                                  is missing, so the fields cannot be told apart",
                                 field(),

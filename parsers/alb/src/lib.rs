@@ -18,37 +18,33 @@ mod fields;
 mod nlb;
 
 use fields::{Fields, Shape, field_len, skip_spaces};
-use kelk_parser_sdk::ecs::{self, dash, parse_u64};
+use kelk_parser_sdk::ecs;
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext, Timestamp};
+use kelk_parser_sdk::{Event, LineParser, Object, Outcome, Reject, Timestamp, reject};
 
+#[derive(Default)]
 pub struct Alb;
 
-kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<Alb>);
+kelk_parser_sdk::plugin! {
+    lines: Alb,
+    name: "alb",
+    dataset: "aws.elb_logs",
+    module: "aws",
+    dashboard: {
+        title: "Load balancer access logs",
+        top_fields: ["http.response.status_code", "aws.elb.name", "source.ip", "url.domain"],
+    },
+}
 
 impl LineParser for Alb {
-    const INFO: Info = Info {
-        name: "alb",
-        version: env!("CARGO_PKG_VERSION"),
-        dataset: "aws.elb_logs",
-        index_prefix: "logs-aws.elb_logs-default",
-    };
-
-    fn open(_: &SourceContext) -> Result<Self, Fatal> {
-        Ok(Alb)
-    }
-
-    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
-        let parsed = match Kind::of(line) {
+    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Outcome {
+        let time = match Kind::of(line) {
             Kind::Application => access::parse(line, true, doc),
             Kind::Classic => access::parse(line, false, doc),
             Kind::Network => nlb::parse(line, doc),
             Kind::Connection => connection::parse(line, doc),
-        };
-        match parsed {
-            Ok(time) => Parsed::Event(Event { time, natural_id: None }),
-            Err(reason) => Parsed::Reject(reason),
-        }
+        }?;
+        Ok(Event::at(time).into())
     }
 }
 
@@ -86,20 +82,22 @@ fn is_version(s: &[u8]) -> bool {
         && s.iter().take_while(|&&b| b != b' ').all(|&b| b.is_ascii_digit() || b == b'.')
 }
 
-/// The event fields of HTTP requests, written in one piece.
-const WEB_EVENT: &str = r#""kind":"event","category":["web"],"type":["access"]"#;
+/// The shared members of `event` of a kind of event, in two pieces, the second ending with
+/// the dataset and module of the declaration: the JSON writer copies a piece of up to 64 bytes
+/// in words, and a longer one with a `memcpy`, in Wasm a call out of the sandbox.
+type EventFields = [&'static str; 2];
 
-/// The event fields of TCP and TLS connections, written in one piece.
-const NETWORK_EVENT: &str = r#""kind":"event","category":["network"],"type":["connection"]"#;
+/// HTTP requests.
+const WEB_EVENT: EventFields =
+    [r#""kind":"event","category":["web"]"#, kelk_parser_sdk::event!(Alb, r#""type":["access"]"#)];
 
-/// The event fields of every document, written in one piece.
-const DATASET: &str = r#""dataset":"aws.elb_logs","module":"aws""#;
+/// TCP and TLS connections.
+const NETWORK_EVENT: EventFields =
+    [r#""kind":"event","category":["network"]"#, kelk_parser_sdk::event!(Alb, r#""type":["connection"]"#)];
 
-/// Writes the event fields of a `kind` of event (`WEB_EVENT` or `NETWORK_EVENT`), then those
-/// of every document. Two pieces rather than one, as the JSON writer copies a piece of up to
-/// 64 bytes in words, and a longer one with a `memcpy`: in Wasm, a call out of the sandbox.
-fn event_fields(event: &mut Object, kind: &str) {
-    event.fields(kind).fields(DATASET);
+/// Writes the shared members of `event` of a kind of event (`WEB_EVENT` or `NETWORK_EVENT`).
+fn event_fields(event: &mut Object, [head, tail]: EventFields) {
+    event.fields(head).fields(tail);
 }
 
 /// Room for every known field of any kind plus a few appended ones, on the stack.
@@ -113,17 +111,9 @@ fn shown(text: &[u8]) -> String {
     format!("{}{more}", String::from_utf8_lossy(&text[..text.len().min(MAX)]))
 }
 
-/// A count written in decimal digits, `-` when absent; `name` is the field's, for the reason.
-fn count(text: &[u8], name: &str) -> Result<Option<u64>, String> {
-    match dash(text) {
-        None => Ok(None),
-        Some(t) => parse_u64(t).map(Some).ok_or_else(|| format!("{name} `{}` is not a number", shown(t))),
-    }
-}
-
 /// An ISO 8601 time; `name` is the field's, for the reason.
-fn iso8601(text: &[u8], name: &str) -> Result<Timestamp, String> {
-    parse_iso8601(text).ok_or_else(|| format!("{name} `{}` is not an ISO 8601 time", shown(text)))
+fn iso8601(text: &[u8], name: &str) -> Result<Timestamp, Reject> {
+    parse_iso8601(text).ok_or_else(|| reject!("{name} `{}` is not an ISO 8601 time", shown(text)))
 }
 
 /// ECS `source` or `destination`: the endpoint `host:port` names, if any, and the bytes it sent.
@@ -156,7 +146,7 @@ fn tls_version<'a>(tls: &mut Object, protocol: Option<&'a [u8]>) -> Option<&'a [
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kelk_parser_sdk::Batch;
+    use kelk_parser_sdk::{Batch, Plugin};
 
     const ALB: &[u8] = br#"http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - - arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" "10.0.0.1:80" "200" "-" "-""#;
     const CLASSIC: &[u8] = br#"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817 10.0.0.1:80 0.000086 0.001048 0.001337 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" "curl/7.38.0" DHE-RSA-AES128-SHA TLSv1.2"#;
@@ -178,10 +168,13 @@ mod tests {
 
     #[test]
     fn the_event_fields_name_the_dataset() {
-        for event in [WEB_EVENT, NETWORK_EVENT] {
-            let v: serde_json::Value = serde_json::from_str(&format!("{{{event},{DATASET}}}")).unwrap();
-            assert_eq!(v["dataset"], Alb::INFO.dataset);
-            assert!(event.len() <= 64 && DATASET.len() <= 64, "pieces short enough to be copied in words");
+        for [head, tail] in [WEB_EVENT, NETWORK_EVENT] {
+            let v: serde_json::Value = serde_json::from_str(&format!("{{{head},{tail}}}")).unwrap();
+            assert_eq!(
+                (v["dataset"].as_str(), v["module"].as_str()),
+                (Some(Alb::INFO.dataset), Some(Alb::INFO.module))
+            );
+            assert!(head.len() <= 64 && tail.len() <= 64, "pieces short enough to be copied in words");
         }
     }
 
@@ -227,6 +220,20 @@ mod tests {
             assert_eq!(conn["aws"]["elb"].get("name"), None);
         }
         assert_eq!(parse(CONNECTION).unwrap()["source"]["ip"], "10.1.2.3");
+    }
+
+    #[test]
+    fn short_lines_are_rejected_naming_what_is_missing() {
+        assert_eq!(
+            parse(b"2015-05-13T23:39:43.945958Z my-loadbalancer 192.168.131.39:2817").unwrap_err(),
+            r#"3 fields, at least 12 expected (time … "request")"#
+        );
+        assert_eq!(
+            parse(b"http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188").unwrap_err(),
+            r#"2 fields after the type, at least 12 expected (time … "request")"#
+        );
+        let bad_port = String::from_utf8(CONNECTION.to_vec()).unwrap().replace(" 443 ", " https ");
+        assert_eq!(parse(bad_port.as_bytes()).unwrap_err(), "listener_port `https` is not a number");
     }
 
     #[test]

@@ -16,10 +16,10 @@
 //! with the client, `tls.curve` the named group, `tls.established` whether it completed).
 //! The rest, ECS having no name for it, is `aws.elb.*` under the log's own names.
 
-use crate::{Fields, NETWORK_EVENT, Shape, count, event_fields, iso8601, peer, shown, tls_version};
+use crate::{Fields, NETWORK_EVENT, Shape, event_fields, iso8601, peer, shown, tls_version};
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::text::percent_decode;
-use kelk_parser_sdk::{Object, Timestamp};
+use kelk_parser_sdk::{Object, Reject, Timestamp, reject};
 use std::borrow::Cow;
 
 /// Fields counted from the line's start.
@@ -60,11 +60,11 @@ fn shape(i: usize) -> Shape {
     }
 }
 
-pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
+pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, Reject> {
     let mut f = Fields::new();
     f.split(line, 0, shape)?;
     if f.n < at::REQUIRED {
-        return Err(format!(
+        return Err(reject!(
             "{} fields, at least {} expected in a Network Load Balancer line (type … domain_name)",
             f.n,
             at::REQUIRED
@@ -73,16 +73,17 @@ pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, String> {
     let time = iso8601(f[at::TIME], "time")?;
     let created = f[at::TLS_CONNECTION_CREATION_TIME];
     let start = dash(created).map(|t| iso8601(t, "tls_connection_creation_time")).transpose()?;
-    let connection_ms = count(f[at::CONNECTION_TIME], "connection_time")?;
-    let handshake_ms = count(f[at::TLS_HANDSHAKE_TIME], "tls_handshake_time")?;
-    let received = count(f[at::RECEIVED_BYTES], "received_bytes")?;
-    let sent = count(f[at::SENT_BYTES], "sent_bytes")?;
-    let alpn = match dash(f[at::ALPN_CLIENT_PREFERENCE_LIST]) {
-        None => None,
-        Some(list) => Some(protocols(list).ok_or_else(|| {
-            format!("alpn_client_preference_list `{}` is not a list of quoted protocols", shown(list))
-        })?),
-    };
+    let connection_ms = ecs::dash_number("connection_time", f[at::CONNECTION_TIME])?;
+    let handshake_ms = ecs::dash_number("tls_handshake_time", f[at::TLS_HANDSHAKE_TIME])?;
+    let received = ecs::dash_number("received_bytes", f[at::RECEIVED_BYTES])?;
+    let sent = ecs::dash_number("sent_bytes", f[at::SENT_BYTES])?;
+    let alpn = dash(f[at::ALPN_CLIENT_PREFERENCE_LIST])
+        .map(|list| {
+            protocols(list).ok_or_else(|| {
+                reject!("alpn_client_preference_list `{}` is not a list of quoted protocols", shown(list))
+            })
+        })
+        .transpose()?;
     let cipher = dash(f[at::TLS_CIPHER]);
 
     doc.timestamp_text("@timestamp", f[at::TIME], time);
