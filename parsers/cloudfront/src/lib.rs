@@ -34,7 +34,7 @@ use kelk_parser_sdk::ecs::{self, dash, parse_u64, seconds_to_nanos};
 use kelk_parser_sdk::json;
 use kelk_parser_sdk::text::{percent_decode, unescape};
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::{Event, Fatal, Info, LineParser, Object, Parsed, SourceContext, Timestamp};
+use kelk_parser_sdk::{Event, LineParser, Object, Outcome, Parsed, Reject, Timestamp, reject};
 use std::borrow::Cow;
 use std::ops::Deref;
 
@@ -180,40 +180,42 @@ pub struct CloudFront {
     url: Vec<u8>,
 }
 
-kelk_parser_sdk::export_parser!(kelk_parser_sdk::Lines<CloudFront>);
+kelk_parser_sdk::plugin! {
+    lines: CloudFront,
+    name: "cloudfront",
+    dataset: "aws.cloudfront_logs",
+    module: "aws",
+    dashboard: {
+        title: "CloudFront access logs",
+        top_fields: ["http.response.status_code", "url.domain", "aws.cloudfront.edge_location", "source.ip"],
+    },
+}
 
-const EVENT: &str =
-    r#""kind":"event","category":["web"],"type":["access"],"dataset":"aws.cloudfront_logs","module":"aws""#;
+const EVENT: &str = kelk_parser_sdk::event!(CloudFront, r#""kind":"event","category":["web"],"type":["access"]"#);
+
+/// Until a `#Fields:` header says otherwise, the documented legacy order.
+impl Default for CloudFront {
+    fn default() -> Self {
+        let layout = FIELDS[..LEGACY].iter().map(|&(_, f)| Column::Known(f)).collect();
+        CloudFront { layout, json_layout: Vec::new(), json_keys: Vec::new(), url: Vec::new() }
+    }
+}
 
 impl LineParser for CloudFront {
-    const INFO: Info = Info {
-        name: "cloudfront",
-        version: env!("CARGO_PKG_VERSION"),
-        dataset: "aws.cloudfront_logs",
-        index_prefix: "logs-aws.cloudfront_logs-default",
-    };
-
-    fn open(_: &SourceContext) -> Result<Self, Fatal> {
-        let layout = FIELDS[..LEGACY].iter().map(|&(_, f)| Column::Known(f)).collect();
-        Ok(CloudFront { layout, json_layout: Vec::new(), json_keys: Vec::new(), url: Vec::new() })
-    }
-
-    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Parsed {
+    fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Outcome {
         if let Some(header) = line.strip_prefix(b"#") {
             if let Some(fields) = header.strip_prefix(b"Fields:") {
                 let names = String::from_utf8_lossy(fields);
                 self.layout = names.split_ascii_whitespace().map(Column::named).collect();
             }
-            return Parsed::Skip;
+            return Ok(Parsed::Skip);
         }
         // The values are read into place: returned, they would be copied, and in Wasm a copy
         // that size is a `memory.copy`, a call out of the sandbox.
         if line.starts_with(b"{") {
             let mut values = Values::new();
-            return match self.read_json(line, &mut values) {
-                Ok(()) => write(&values, &self.json_layout, &mut self.url, doc),
-                Err(reason) => Parsed::Reject(reason),
-            };
+            self.read_json(line, &mut values)?;
+            return write(&values, &self.json_layout, &mut self.url, doc);
         }
         let mut values = Values::new();
         self.read_w3c(line, &mut values);
@@ -297,24 +299,25 @@ const MAX_MILLIS: u64 = 253_402_300_799_999;
 
 /// When the request was served, from the most precise of `timestamp(ms)`, `timestamp` and
 /// `date` with `time`; with `@timestamp`'s text when the log has it ready.
-fn event_time<V: Deref<Target = [u8]>>(v: &Values<V>) -> Result<(Timestamp, Option<[u8; 20]>), String> {
+fn event_time<V: Deref<Target = [u8]>>(v: &Values<V>) -> Result<(Timestamp, Option<[u8; 20]>), Reject> {
     let lossy = String::from_utf8_lossy;
     if let Some(ms) = v.get(Field::TimestampMs) {
         let ms = parse_u64(ms)
             .filter(|&ms| ms <= MAX_MILLIS)
-            .ok_or_else(|| format!("timestamp(ms) `{}` is not a time in milliseconds since 1970", lossy(ms)))?;
+            .ok_or_else(|| reject!("timestamp(ms) `{}` is not a time in milliseconds since 1970", lossy(ms)))?;
         let time = Timestamp { secs: (ms / 1000) as i64, nanos: (ms % 1000) as u32 * 1_000_000 };
         return Ok((time, None));
     }
     if let Some(secs) = v.get(Field::Timestamp) {
         let ns = seconds_to_nanos(secs)
-            .ok_or_else(|| format!("timestamp `{}` is not a time in seconds since 1970", lossy(secs)))?;
+            .ok_or_else(|| reject!("timestamp `{}` is not a time in seconds since 1970", lossy(secs)))?;
         let time = Timestamp { secs: (ns / 1_000_000_000) as i64, nanos: (ns % 1_000_000_000) as u32 };
         return Ok((time, None));
     }
-    let (Some(date), Some(time)) = (v.raw(Field::Date), v.raw(Field::Time)) else {
-        return Err("no date and time, timestamp or timestamp(ms) value: not a CloudFront standard log line".into());
-    };
+    let (date, time) = v
+        .raw(Field::Date)
+        .zip(v.raw(Field::Time))
+        .ok_or("no date and time, timestamp or timestamp(ms) value: not a CloudFront standard log line")?;
     // `date` and `time` make an ISO 8601 UTC time: `2019-12-04T21:02:31Z`.
     let mut stamp = [b'T'; 20];
     let parsed = (date.len() == 10 && time.len() == 8).then(|| {
@@ -325,25 +328,16 @@ fn event_time<V: Deref<Target = [u8]>>(v: &Values<V>) -> Result<(Timestamp, Opti
     });
     match parsed {
         Some(Some(t)) => Ok((t, Some(stamp))),
-        _ => Err(format!("`{} {}` is not a date and time", lossy(date), lossy(time))),
+        _ => Err(reject!("`{} {}` is not a date and time", lossy(date), lossy(time))),
     }
 }
 
 /// Writes one record's document: the mapping of the fields to ECS and `aws.cloudfront.*`;
 /// `url` is room for `url.original`.
-fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Vec<u8>, doc: &mut Object) -> Parsed {
+fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Vec<u8>, doc: &mut Object) -> Outcome {
     use Field as F;
-    let (time, stamp) = match event_time(v) {
-        Ok(t) => t,
-        Err(reason) => return Parsed::Reject(reason),
-    };
-    let status = match v.get(F::Status) {
-        None => None,
-        Some(s) => match parse_u64(s) {
-            Some(s) => Some(s),
-            None => return Parsed::Reject(format!("sc-status `{}` is not a number", String::from_utf8_lossy(s))),
-        },
-    };
+    let (time, stamp) = event_time(v)?;
+    let status = v.get(F::Status).map(|s| ecs::number("sc-status", s)).transpose()?;
     let request_id = v.get(F::EdgeRequestId);
 
     match stamp {
@@ -498,7 +492,7 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Ve
         json::put(&mut text, id);
         String::from_utf8(text).ok()
     });
-    Parsed::Event(Event { time, natural_id })
+    Ok(Event { time, natural_id }.into())
 }
 
 /// One percent-decoding, then the `\xHH` escapes.
@@ -542,7 +536,7 @@ mod tests {
 
     /// The documents (as text) and the rejections' reasons of `input`.
     fn run(input: &str) -> (Vec<String>, Vec<String>) {
-        let ctx = SourceContext::default();
+        let ctx = kelk_parser_sdk::SourceContext::default();
         let batch = kelk_parser_sdk::parse::<kelk_parser_sdk::Lines<CloudFront>>(&ctx, input.as_bytes()).unwrap();
         let docs = batch.iter().map(|(_, json)| String::from_utf8(json.to_vec()).unwrap()).collect();
         (docs, batch.rejections.iter().map(|r| r.reason.clone()).collect())
