@@ -28,7 +28,7 @@ use envelope::{Found, Scanner};
 use kelk_parser_sdk::ecs;
 use kelk_parser_sdk::json::write_str;
 use kelk_parser_sdk::time::parse_iso8601;
-use kelk_parser_sdk::{Batch, Event, Fatal, Info, Object, Parsed, Parser, Record, SourceContext};
+use kelk_parser_sdk::{Batch, Event, Fatal, Object, Open, Outcome, Parsed, Parser, Record, SourceContext, reject};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -43,21 +43,27 @@ pub struct CloudTrail {
     digest: bool,
 }
 
-kelk_parser_sdk::export_parser!(CloudTrail);
+kelk_parser_sdk::plugin! {
+    parser: CloudTrail,
+    name: "cloudtrail",
+    dataset: "aws.cloudtrail",
+    module: "aws",
+    dashboard: {
+        title: "CloudTrail events",
+        top_fields: ["event.action", "event.provider", "user.name", "source.ip"],
+    },
+}
 
-impl Parser for CloudTrail {
-    const INFO: Info = Info {
-        name: "cloudtrail",
-        version: env!("CARGO_PKG_VERSION"),
-        dataset: "aws.cloudtrail",
-        index_prefix: "logs-aws.cloudtrail-default",
-    };
+const EVENT: &str = kelk_parser_sdk::event!(CloudTrail, r#""kind":"event""#);
 
+impl Open for CloudTrail {
     fn open(ctx: &SourceContext) -> Result<Self, Fatal> {
         let max = ctx.bytes_option("max_record_bytes", DEFAULT_MAX_RECORD_BYTES)?;
         Ok(CloudTrail { scanner: Scanner::new(max), records: 0, digest: ctx.key.contains("CloudTrail-Digest/") })
     }
+}
 
+impl Parser for CloudTrail {
     fn push(&mut self, chunk: &[u8], out: &mut Batch) -> Result<(), Fatal> {
         if self.digest {
             return Ok(());
@@ -260,23 +266,18 @@ struct TlsDetails<'a> {
 }
 
 /// One record as a document.
-fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
-    let r: CloudTrailRecord = match serde_json::from_slice(json) {
-        Ok(r) => r,
-        Err(e) => return Parsed::Reject(format!("the record is not valid CloudTrail JSON: {e}")),
-    };
+fn parse_record(json: &[u8], doc: &mut Object) -> Outcome {
+    let r: CloudTrailRecord =
+        serde_json::from_slice(json).map_err(|e| reject!("the record is not valid CloudTrail JSON: {e}"))?;
     if r.digest_start_time.is_some() {
-        return Parsed::Skip;
+        return Ok(Parsed::Skip);
     }
     let Some(event_time) = r.event_time.as_deref() else {
-        return match &r.embedded {
-            Some(inner) => parse_record(inner.as_bytes(), doc),
-            None => Parsed::Reject("the record has no eventTime".into()),
-        };
+        let inner = r.embedded.as_deref().ok_or("the record has no eventTime")?;
+        return parse_record(inner.as_bytes(), doc);
     };
-    let Some(time) = parse_iso8601(event_time.as_bytes()) else {
-        return Parsed::Reject(format!("eventTime `{event_time}` is not an ISO 8601 time"));
-    };
+    let time = parse_iso8601(event_time.as_bytes())
+        .ok_or_else(|| reject!("eventTime `{event_time}` is not an ISO 8601 time"))?;
     let identity = r.user_identity.as_ref();
     let session = identity.and_then(|i| i.session_context.as_ref());
     let issuer = session.and_then(|c| c.session_issuer.as_ref());
@@ -285,8 +286,8 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
     doc.fields(ecs::ECS_FIELD);
     {
         let mut event = doc.object("event");
-        event.str("kind", b"event").str("dataset", b"aws.cloudtrail").str("module", b"aws");
         event
+            .fields(EVENT)
             .opt_str("action", text(&r.event_name))
             .opt_str("provider", text(&r.event_source))
             .opt_str("id", text(&r.event_id));
@@ -431,7 +432,7 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Parsed {
             flattened.raw(key, json);
         }
     }
-    Parsed::Event(Event { time, natural_id: r.event_id.map(Cow::into_owned) })
+    Ok(Event { time, natural_id: r.event_id.map(Cow::into_owned) }.into())
 }
 
 /// ECS `event.outcome`. An error code or message means failure. Sign-in events, which have
