@@ -118,8 +118,8 @@ impl LineParser for S3Access {
             _,
         ] = fields.map(|f| f.and_then(dash));
         let status = status.map(|s| ecs::number("HTTP status", s)).transpose()?;
-        // `-` means none was sent, when the field is there at all.
-        let bytes_sent = bytes_sent.map(|b| ecs::dash_number("bytes sent", b)).transpose()?.map(|b| b.unwrap_or(0));
+        // Every line has it (it comes before the user agent); `-` when none were sent.
+        let bytes_sent = ecs::dash_number("bytes sent", bytes_sent.unwrap_or(b"-"))?.unwrap_or(0);
         let object_size = object_size.map(|b| ecs::number("object size", b)).transpose()?;
         let total_time = total_time.map(|t| ecs::number("total time", t)).transpose()?;
         let turn_around_time = turn_around_time.map(|t| ecs::number("turn-around time", t)).transpose()?;
@@ -157,9 +157,7 @@ impl LineParser for S3Access {
                 if let Some(status) = status {
                     resp.u64("status_code", status);
                 }
-                if let Some(bytes) = bytes_sent {
-                    resp.object("body").u64("bytes", bytes);
-                }
+                resp.object("body").u64("bytes", bytes_sent);
             }
             http.opt_str("version", request.as_ref().and_then(|r| r.protocol).and_then(ecs::http_version));
         }
@@ -181,7 +179,7 @@ impl LineParser for S3Access {
         s3.opt_str("requester", requester).opt_str("request_id", request_id).opt_str("operation", operation);
         s3.opt_str("key", key).opt_str("request_uri", request_uri.as_deref()).opt_str("error_code", error_code);
         for (name, value) in [
-            ("bytes_sent", bytes_sent),
+            ("bytes_sent", Some(bytes_sent)),
             ("object_size", object_size),
             ("total_time", total_time),
             ("turn_around_time", turn_around_time),
