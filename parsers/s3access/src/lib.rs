@@ -26,13 +26,14 @@
 //! host's id from the object and line number makes a retry idempotent all the same.
 //!
 //! Rejected: a line without a `[time]` after the bucket owner and bucket, with fewer fields
-//! than through the user agent, with an unterminated quote, or with a number field that is not
-//! one.
+//! than through the user agent, with an unterminated quote, with a field out of place (a quoted
+//! one where a plain one belongs or the reverse: a quote left unescaped inside a quoted field,
+//! or a stray space, has shifted the fields), or with a number field that is not one.
 
 use kelk_parser_sdk::ecs::{self, dash};
 use kelk_parser_sdk::text::unescape;
 use kelk_parser_sdk::time::parse_common_log;
-use kelk_parser_sdk::tokens::Tokens;
+use kelk_parser_sdk::tokens::{Token, Tokens};
 use kelk_parser_sdk::{Event, LineParser, Object, Outcome, Reject, reject};
 use std::borrow::Cow;
 
@@ -58,6 +59,36 @@ const NAMED: usize = 23;
 /// The fields after the `[time]` every line has: through the user agent.
 const REQUIRED: usize = 14;
 
+/// The names of the fields after the `[time]`, for the reasons of rejections.
+const NAMES: [&str; NAMED] = [
+    "remote IP",
+    "requester",
+    "request ID",
+    "operation",
+    "key",
+    "request-URI",
+    "HTTP status",
+    "error code",
+    "bytes sent",
+    "object size",
+    "total time",
+    "turn-around time",
+    "referer",
+    "user agent",
+    "version ID",
+    "host ID",
+    "signature version",
+    "cipher suite",
+    "authentication type",
+    "host header",
+    "TLS version",
+    "access point ARN",
+    "ACL required",
+];
+
+/// The fields after the `[time]` that are quoted: request-URI, referer, user agent.
+const QUOTED: [usize; 3] = [5, 12, 13];
+
 const UNTERMINATED: &str = "a quoted field is never closed";
 
 impl LineParser for S3Access {
@@ -76,8 +107,16 @@ impl LineParser for S3Access {
         let mut tokens = Tokens::new(&line[close + 1..]);
         let mut fields: [Option<&[u8]>; NAMED] = [None; NAMED];
         let mut count = 0;
-        for (slot, token) in fields.iter_mut().zip(tokens.by_ref()) {
-            *slot = Some(token.map_err(|_| UNTERMINATED)?.text);
+        for (i, (slot, token)) in fields.iter_mut().zip(tokens.by_ref()).enumerate() {
+            let token = token.map_err(|_| UNTERMINATED)?;
+            if !in_place(i, token) {
+                return Err(reject!(
+                    "the {} `{}` is out of place: an unescaped quote or a stray space has shifted the fields",
+                    NAMES[i],
+                    String::from_utf8_lossy(token.text)
+                ));
+            }
+            *slot = Some(token.text);
             count += 1;
         }
         if count < REQUIRED {
@@ -202,6 +241,13 @@ impl LineParser for S3Access {
         }
         Ok(Event::at(time).into())
     }
+}
+
+/// Whether the `i`th field after the `[time]` has the quoting of its place: a quote inside a
+/// quoted field that is not escaped (`\"`) ends the field early and shifts the rest of the
+/// line, which then has a quoted field where a plain one belongs, or a plain one with a quote.
+fn in_place(i: usize, token: Token) -> bool {
+    if QUOTED.contains(&i) { token.quoted || token.text == b"-" } else { !token.quoted && !token.text.contains(&b'"') }
 }
 
 /// ACL required: `Yes`, or `-` when the request needed no ACL.
@@ -343,6 +389,23 @@ mod tests {
         assert_eq!(
             parse(&format!(r#"{HEAD} REST.GET.OBJECT k "GET /k HTTP/1.1" 200 - 1 1 1 1 "-" "never closed"#)),
             Err(UNTERMINATED.into())
+        );
+        for line in [
+            r#"REST.GET.OBJECT k "GET /k HTTP/1.1" 200 - 1 1 1 1 "-" "a "b" c" - h"#,
+            r#"REST.GET.OBJECT k "GET /k HTTP/1.1" 200 - 1 1 1 1 "http://a "b" c" "curl/8""#,
+            r#"REST.GET.OBJECT k GET 200 - 1 1 1 1 "-" "-""#,
+            r#""REST.GET.OBJECT" k "GET /k HTTP/1.1" 200 - 1 1 1 1 "-" "-""#,
+        ] {
+            let reason = parse(&format!("{HEAD} {line}")).unwrap_err();
+            assert!(
+                reason.ends_with("is out of place: an unescaped quote or a stray space has shifted the fields"),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            parse(&format!(r#"{HEAD} REST.GET.OBJECT k "GET /k HTTP/1.1" 200 - 1 1 1 1 "-" "a "b" c" - h"#)),
+            Err(r#"the version ID `c"` is out of place: an unescaped quote or a stray space has shifted the fields"#
+                .into())
         );
         assert_eq!(
             parse(r#"192.0.2.1 - - [06/Feb/2019:00:00:38 +0000] "GET / HTTP/1.1" 200 5"#),
