@@ -136,7 +136,12 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, Re
 
     {
         let mut event = doc.object("event");
-        event_fields(&mut event, if listener == Listener::Http { WEB_EVENT } else { NETWORK_EVENT });
+        // A call for each constant, not one with either (see `event_fields`).
+        if listener == Listener::Http {
+            event_fields(&mut event, WEB_EVENT);
+        } else {
+            event_fields(&mut event, NETWORK_EVENT);
+        }
         if let Some(status) = elb_status {
             event.str("outcome", ecs::http_outcome(status));
         }

@@ -96,6 +96,10 @@ const NETWORK_EVENT: EventFields =
     [r#""kind":"event","category":["network"]"#, kelk_parser_sdk::event!(Alb, r#""type":["connection"]"#)];
 
 /// Writes the shared members of `event` of a kind of event (`WEB_EVENT` or `NETWORK_EVENT`).
+/// Inlined where it is called with a constant, the copies know the pieces' lengths and are a
+/// few word stores; with a length known only at run time they cost the plugin 1 % of its
+/// instructions on ALB lines.
+#[inline(always)]
 fn event_fields(event: &mut Object, [head, tail]: EventFields) {
     event.fields(head).fields(tail);
 }
