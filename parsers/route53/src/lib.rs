@@ -2,15 +2,17 @@
 //! per line, a DNS query from a VPC (or through a Resolver endpoint) and Resolver's answer.
 //!
 //! Reference: "Values that appear in Resolver query logs" in the Route 53 developer guide. The
-//! ECS fields are those of Elastic's `aws.route53_resolver_logs` integration:
+//! ECS fields follow Elastic's `aws.route53_resolver_logs` integration:
 //!
 //! - `query_timestamp` (ISO 8601) is `@timestamp`; `account_id` and `region` are `cloud.*`;
 //! - the question is `dns.question.*`, its name without the trailing dot (but `.` for the
 //!   root); `rcode` is `dns.response_code`; `answers` (`Rdata`, `Type`, `Class`) are
 //!   `dns.answers` (`data`, `type`, `class`), and the addresses of the `A` and `AAAA` answers
-//!   `dns.resolved_ip`. Registered domains and suffixes are not derived: that takes the public
-//!   suffix list;
-//! - `srcaddr` and `srcport` are `source.*`, `transport` is `network.transport` (lowercased);
+//!   `dns.resolved_ip`; `dns.type` is `answer`, as ECS has it for a record of the question and
+//!   its answer. Registered domains and suffixes are not derived: that takes the public suffix
+//!   list;
+//! - `srcaddr` and `srcport` (a string of digits) are `source.*`, `transport` is
+//!   `network.transport` (lowercased), and `network.protocol` is `dns`;
 //! - the rest is kept under `aws.route53.*` by the log's names: `version`, `vpc_id`, `srcids`
 //!   (the instance, Resolver endpoint or network interface the query came from) and DNS
 //!   Firewall's `firewall_rule_action` (`BLOCK`, `ALERT` or `ALLOW`, also `denied` or `allowed`

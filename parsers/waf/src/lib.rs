@@ -2,7 +2,7 @@
 //! per line.
 //!
 //! Reference: "Log fields for web ACL traffic" in the AWS WAF developer guide. The ECS fields
-//! are those of Elastic's `aws.waf` integration:
+//! follow Elastic's `aws.waf` integration:
 //!
 //! - `timestamp` (milliseconds since the epoch) is `@timestamp`;
 //! - `action` is `event.action` as WAF writes it (`ALLOW`, `BLOCK`, `CAPTCHA`, `CHALLENGE`), and
@@ -12,20 +12,28 @@
 //! - `terminatingRuleId` and `terminatingRuleType` are `rule.id` and `rule.ruleset`;
 //! - the web ACL's ARN (`webaclId`) is `aws.waf.arn`, and gives `cloud.region`,
 //!   `cloud.account.id`, the web ACL's name (`aws.waf.web_acl_name`) and id (`aws.waf.id`);
+//!   `httpSourceName` and `httpSourceId` are `aws.waf.source.name` and `.id`;
 //! - `httpRequest` gives `source.*` (`clientIp`, `country`), `http.*` and `url.*`: `uri` and
 //!   `args` as written (percent-encoded), `url.original` being `uri?args`; `url.domain` is
-//!   `httpRequest.host` or else the `Host` header;
+//!   `httpRequest.host` or else the `Host` header; `requestBodySize` is
+//!   `http.request.body.bytes`, `responseCodeSent` (a custom response's status) is
+//!   `http.response.status_code`, `ja3Fingerprint` is `tls.client.ja3`;
 //! - the request's headers are one object, `aws.waf.request.headers`, of lowercased names and
 //!   their values (a repeated header's values as an array, in order): header names are the
 //!   client's to choose, so the mappings make that object a `flat_object`, and no header name
-//!   becomes a field of the index. `User-Agent` is also `user_agent.original`;
+//!   becomes a field of the index. `User-Agent` is also `user_agent.original`. The headers a
+//!   rule inserted, `requestHeadersInserted`, are another such object;
 //! - the lists of matching rules (`terminatingRuleMatchDetails`, `ruleGroupList`,
 //!   `rateBasedRuleList`, `nonTerminatingMatchingRules`) are kept under `aws.waf.*` in snake
 //!   case, their contents as WAF writes them, members and all, less their `null`s and the empty
-//!   lists and objects that leaves; `labels` is the list of the labels' names.
+//!   lists and objects that leaves; `labels` is the list of the labels' names;
+//! - the rest under `aws.waf.*` in snake case: `format_version`, `captcha_response` and
+//!   `challenge_response` (their `solveTimestamp` in ISO 8601), `ja4_fingerprint`,
+//!   `request_body_size_inspected_by_waf`, `oversize_fields`.
 //!
 //! A line that is not a JSON object, or has no `timestamp` in milliseconds, is rejected;
-//! members the plugin does not know are ignored.
+//! members the plugin does not know are ignored. `httpRequest.requestId` is not used as the
+//! document id: it is the front service's, and not documented as unique in WAF's logs.
 
 use kelk_parser_sdk::ecs::{self, UrlParts};
 use kelk_parser_sdk::json::write_str;
@@ -51,7 +59,7 @@ kelk_parser_sdk::plugin! {
 
 const EVENT: &str = kelk_parser_sdk::event!(Waf, r#""kind":"event","category":["web"]"#);
 
-/// The latest instant ECS dates can hold, 9999-12-31T23:59:59.999Z, in milliseconds.
+/// The latest `@timestamp` there can be, 9999-12-31T23:59:59.999Z, in milliseconds.
 const MAX_MILLIS: u64 = 253_402_300_799_999;
 
 /// The longest header (name and value) kept whole. OpenSearch refuses a document with a term
@@ -187,7 +195,7 @@ struct Label<'a> {
 struct Solve<'a> {
     response_code: Option<u64>,
     /// Seconds since the epoch.
-    solve_timestamp: Option<i64>,
+    solve_timestamp: Option<u64>,
     #[serde(borrow)]
     failure_reason: Str<'a>,
 }
@@ -218,7 +226,7 @@ impl LineParser for Waf {
         let header = |name: &str| {
             headers.iter().find(|h| h.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))?.value.as_deref()
         };
-        let acl = r.webacl_id.as_deref().map(WebAcl::parse);
+        let acl = r.webacl_id.as_deref().filter(|id| !id.is_empty()).map(WebAcl::parse);
 
         doc.timestamp("@timestamp", time);
         doc.fields(ecs::ECS_FIELD);
@@ -302,13 +310,19 @@ impl LineParser for Waf {
         }
         write_headers(&mut waf.object("request"), "headers", headers);
         write_headers(&mut waf, "request_headers_inserted", r.request_headers_inserted.as_deref().unwrap_or_default());
-        for (key, solve) in [("captcha_response", &r.captcha_response), ("challenge_response", &r.challenge_response)] {
+        for (key, solve, name) in [
+            ("captcha_response", &r.captcha_response, "captchaResponse"),
+            ("challenge_response", &r.challenge_response, "challengeResponse"),
+        ] {
             let Some(solve) = solve else { continue };
             let mut out = waf.object(key);
             if let Some(code) = solve.response_code {
                 out.u64("response_code", code);
             }
             if let Some(secs) = solve.solve_timestamp {
+                let secs = (secs <= MAX_MILLIS / 1000)
+                    .then_some(secs as i64)
+                    .ok_or_else(|| reject!("{name}.solveTimestamp {secs} is not seconds since the epoch"))?;
                 out.timestamp("solve_timestamp", Timestamp { secs, nanos: 0 });
             }
             out.opt_str("failure_reason", present(&solve.failure_reason));
@@ -536,6 +550,10 @@ mod tests {
         assert!(cut.starts_with("not a WAF log record: EOF while parsing"), "{cut}");
         let wrong = parse_bytes(br#"{"timestamp":1740909600123,"responseCodeSent":"403"}"#).unwrap_err();
         assert!(wrong.starts_with("not a WAF log record: invalid type: string \"403\""), "{wrong}");
+        assert_eq!(
+            parse_bytes(br#"{"timestamp":1,"challengeResponse":{"solveTimestamp":253402300800}}"#),
+            Err("challengeResponse.solveTimestamp 253402300800 is not seconds since the epoch".into())
+        );
     }
 
     #[test]
