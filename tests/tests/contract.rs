@@ -106,6 +106,44 @@ fn info_round_trips() {
 }
 
 #[test]
+fn a_plugin_describes_its_documents() {
+    let sandbox = sandbox();
+    let apache = load(&sandbox, "kelk-parser-apache");
+    let description = apache.description.as_ref().expect("a 1.1 plugin describes its documents");
+    let shipped: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace().join("parsers/apache/mappings.json")).unwrap())
+            .unwrap();
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&description.mappings).unwrap(), shipped);
+    assert_eq!(description.dashboard.title, "Apache access logs");
+    assert_eq!(description.dashboard.time_field, "@timestamp");
+    assert_eq!(description.dashboard.top_fields[0], "http.response.status_code");
+}
+
+/// A plugin built against the 1.0.0 WIT (frozen in the test plugin, no SDK) on this 1.1 host:
+/// found by its `parser@1.0.0` export, without a description, and it parses.
+#[test]
+fn a_1_0_plugin_runs_without_a_description() {
+    let sandbox = sandbox();
+    let old = load(&sandbox, "kelk-test-plugin-contract-1-0");
+    assert_eq!((old.info.name.as_str(), old.info.contract_version.as_str()), ("old", "1.0.0"));
+    assert!(CONTRACT_VERSION.starts_with("1.") && CONTRACT_VERSION != "1.0.0");
+    assert!(old.description.is_none());
+    let ctx = SourceContext {
+        bucket: String::new(),
+        key: "old.log".into(),
+        version_id: None,
+        log_type: "old".into(),
+        options: Vec::new(),
+    };
+    let mut session = old.session(&ctx, "old.log").unwrap();
+    let mut outcome = Outcome::default();
+    outcome.add_wasm(session.push(b"a\nb").unwrap());
+    outcome.add_wasm(session.finish().unwrap());
+    let json: Vec<&str> = outcome.documents.iter().map(|d| d.4.as_str()).collect();
+    assert_eq!(json, [r#"{"line":1}"#, r#"{"line":2}"#]);
+}
+
+#[test]
 fn wasm_and_native_give_identical_batches() {
     let sandbox = sandbox();
     let alb = load(&sandbox, "kelk-parser-alb");

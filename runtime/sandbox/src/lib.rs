@@ -32,7 +32,9 @@ mod session;
 mod store;
 mod wasi;
 
-pub use contract::{Batch, CONTRACT_VERSION, Document, FatalError, PluginInfo, Rejection, SourceContext};
+pub use contract::{
+    Batch, CONTRACT_VERSION, Dashboard, Description, Document, FatalError, PluginInfo, Rejection, SourceContext,
+};
 pub use limits::{Limits, MemoryCapExceeded};
 pub use plugin::{Plugin, PluginError};
 pub use sandbox::Sandbox;

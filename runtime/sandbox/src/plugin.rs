@@ -2,14 +2,13 @@
 //! identified by the sha256 of its `.wasm`, compiled once (or loaded from the cache), and
 //! pre-instantiated so that each input gets a fresh instance in microseconds.
 
-use crate::contract::bindings::LogParserPre;
-use crate::contract::{CONTRACT_VERSION, PluginInfo, SourceContext};
+use crate::contract::{CONTRACT_VERSION, Description, DocumentsExport, ParserExport, PluginInfo, SourceContext};
 use crate::limits::Limits;
 use crate::session::{Session, SessionError};
 use crate::store::{StoreState, new_store};
 use sha2::{Digest, Sha256};
 use std::path::Path;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 
 /// Why a plugin could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +65,11 @@ pub struct Plugin {
     pub sha256: String,
     /// What the plugin says about itself.
     pub info: PluginInfo,
-    pre: LogParserPre<StoreState>,
+    /// What its documents look like; `None` for a plugin built for contract 1.0, whose
+    /// documents get the shared ECS mappings only.
+    pub description: Option<Description>,
+    pre: InstancePre<StoreState>,
+    parser: ParserExport,
     limits: Limits,
 }
 
@@ -96,8 +99,11 @@ pub(crate) fn load(
         return Err(PluginError::ForbiddenImport { plugin: name.into(), import: import.into() });
     }
     let contract = |e: wasmtime::Error| PluginError::Contract { plugin: name.into(), message: format!("{e:#}") };
-    let pre = LogParserPre::new(linker.instantiate_pre(&component).map_err(contract)?).map_err(contract)?;
-    let info = describe(&pre, limits, name).map_err(|source| PluginError::Info { plugin: name.into(), source })?;
+    let pre = linker.instantiate_pre(&component).map_err(contract)?;
+    let parser = ParserExport::new(&pre).map_err(contract)?;
+    let documents = DocumentsExport::new(&pre).ok();
+    let (info, description) = describe(&pre, &parser, documents.as_ref(), limits, name)
+        .map_err(|source| PluginError::Info { plugin: name.into(), source })?;
     let major = |v: &str| v.split('.').next().unwrap_or_default().to_owned();
     if major(&info.contract_version) != major(CONTRACT_VERSION) {
         return Err(PluginError::Contract {
@@ -108,15 +114,39 @@ pub(crate) fn load(
             ),
         });
     }
-    Ok(Plugin { name: name.into(), sha256, info, pre, limits })
+    if description.is_none() {
+        tracing::warn!(
+            plugin = name,
+            contract = info.contract_version,
+            "the plugin does not describe its documents (contract 1.0): they get the shared ECS mappings only"
+        );
+    }
+    Ok(Plugin { name: name.into(), sha256, info, description, pre, parser, limits })
 }
 
-/// Calls `info()` in an instance of its own.
-fn describe(pre: &LogParserPre<StoreState>, limits: Limits, name: &str) -> Result<PluginInfo, SessionError> {
+/// Calls `info()` and, where the plugin has it, `describe()`, in an instance of their own.
+fn describe(
+    pre: &InstancePre<StoreState>,
+    parser: &ParserExport,
+    documents: Option<&DocumentsExport>,
+    limits: Limits,
+    name: &str,
+) -> Result<(PluginInfo, Option<Description>), SessionError> {
     let mut store = new_store(pre.engine(), limits);
-    let label = || format!("plugin {name}");
-    let bindings = pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, label()))?;
-    bindings.kelk_parser_parser().call_info(&mut store).map_err(|e| SessionError::from_call(e, &store, label()))
+    let failed = |e, store: &_| SessionError::from_call(e, store, format!("plugin {name}"));
+    let instance = pre.instantiate(&mut store).map_err(|e| failed(e, &store))?;
+    let info =
+        parser.load(&mut store, &instance).and_then(|p| p.call_info(&mut store)).map_err(|e| failed(e, &store))?;
+    let description = match documents {
+        Some(documents) => Some(
+            documents
+                .load(&mut store, &instance)
+                .and_then(|d| d.call_describe(&mut store))
+                .map_err(|e| failed(e, &store))?,
+        ),
+        None => None,
+    };
+    Ok((info, description))
 }
 
 impl Plugin {
@@ -125,8 +155,11 @@ impl Plugin {
     pub fn session(&self, ctx: &SourceContext, label: &str) -> Result<Session, SessionError> {
         let context = format!("plugin {} on {label}", self.info.name);
         let mut store = new_store(self.pre.engine(), self.limits);
-        let bindings =
-            self.pre.instantiate(&mut store).map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
-        Session::open(store, bindings, ctx, context, self.limits)
+        let parser = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| self.parser.load(&mut store, &instance))
+            .map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
+        Session::open(store, parser, ctx, context, self.limits)
     }
 }

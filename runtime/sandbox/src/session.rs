@@ -2,8 +2,7 @@
 //! deadline and memory cap, and every way a plugin can fail turned into a typed error that
 //! says which limit, if any, stopped it.
 
-use crate::contract::bindings::LogParser;
-use crate::contract::{Batch, FatalError, SourceContext};
+use crate::contract::{Batch, FatalError, Parser, SourceContext};
 use crate::limits::{Limits, MemoryCapExceeded};
 use crate::store::{Armed, StoreState, arm};
 use std::time::{Duration, Instant};
@@ -94,7 +93,7 @@ impl SessionError {
 /// A parse of one input, in its own instance.
 pub struct Session {
     store: Store<StoreState>,
-    bindings: LogParser,
+    parser: Parser,
     handle: ResourceAny,
     context: String,
     call_timeout: Duration,
@@ -105,17 +104,16 @@ pub struct Session {
 impl Session {
     pub(crate) fn open(
         mut store: Store<StoreState>,
-        bindings: LogParser,
+        parser: Parser,
         ctx: &SourceContext,
         context: String,
         limits: Limits,
     ) -> Result<Self, SessionError> {
-        let handle = bindings
-            .kelk_parser_parser()
+        let handle = parser
             .session()
             .call_constructor(&mut store, ctx)
             .map_err(|e| SessionError::from_call(e, &store, context.clone()))?;
-        Ok(Session { store, bindings, handle, context, call_timeout: limits.call_timeout, stop_by: None })
+        Ok(Session { store, parser, handle, context, call_timeout: limits.call_timeout, stop_by: None })
     }
 
     /// Cuts every later call short at `deadline`; such a call fails with
@@ -137,14 +135,14 @@ impl Session {
     /// Parses the next chunk of the decompressed input.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Batch, SessionError> {
         self.arm();
-        let result = self.bindings.kelk_parser_parser().session().call_push(&mut self.store, self.handle, chunk);
+        let result = self.parser.session().call_push(&mut self.store, self.handle, chunk);
         self.outcome(result)
     }
 
     /// Ends the input; the session is used up.
     pub fn finish(mut self) -> Result<Batch, SessionError> {
         self.arm();
-        let result = self.bindings.kelk_parser_parser().session().call_finish(&mut self.store, self.handle);
+        let result = self.parser.session().call_finish(&mut self.store, self.handle);
         self.outcome(result)
     }
 
