@@ -38,9 +38,14 @@ impl PluginStore {
         PluginStore { s3, config, check_every, loaded: None, checked: None }
     }
 
-    /// Loads the config if it is not loaded, or if it is due for a check and its ETag changed.
-    /// On an error the last loaded config, if any, stays in use.
-    pub fn refresh(&mut self, sandbox: &Sandbox) -> Result<Refreshed, RoutingError> {
+    /// Loads the config if it is not loaded, or if it is due for a check and its ETag changed;
+    /// a new config is used only once `accept` (which installs its plugins' index templates)
+    /// took it. On an error the last loaded config, if any, stays in use.
+    pub fn refresh(
+        &mut self,
+        sandbox: &Sandbox,
+        accept: impl FnOnce(&Router) -> Result<(), RoutingError>,
+    ) -> Result<Refreshed, RoutingError> {
         if self.loaded.is_some() && self.checked.is_some_and(|at| at.elapsed() < self.check_every) {
             return Ok(Refreshed::Unchanged);
         }
@@ -63,6 +68,7 @@ impl PluginStore {
                 Some(plugin) => Ok(Arc::clone(plugin)),
                 None => self.load(sandbox, name, source),
             })?;
+        accept(&router)?;
         tracing::info!(config = %self.config, etag = fetched.etag.as_deref().unwrap_or(""), "routing config loaded");
         self.loaded = Some((router, fetched.etag.clone()));
         Ok(Refreshed::Reloaded { etag: fetched.etag })

@@ -75,7 +75,8 @@ impl Cluster {
         self.runtime.spawn(request)
     }
 
-    /// Sends a JSON request and returns the answer; `None` on 404.
+    /// Sends a JSON request and returns the answer; `None` on 404. A 400 (the cluster refuses
+    /// the request as it is) is an error of kind `InvalidData` holding the cluster's reason.
     pub fn request(&self, method: Method, path: &str, body: Option<&[u8]>) -> io::Result<Option<serde_json::Value>> {
         self.block_on(async {
             let mut headers = HeaderMap::new();
@@ -91,10 +92,21 @@ impl Cluster {
             match status {
                 StatusCode::NOT_FOUND => Ok(None),
                 s if s.is_success() => Ok(Some(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))),
+                StatusCode::BAD_REQUEST => Err(io::Error::new(io::ErrorKind::InvalidData, reasons(&text))),
                 s => Err(io::Error::other(format!("{method:?} {path}: {s}: {}", truncate(&text)))),
             }
         })
     }
+}
+
+/// An error answer's reason and the reasons of its causes (where the detail, a field name say,
+/// usually is), or the answer itself.
+fn reasons(text: &str) -> String {
+    let answer: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let chain: Vec<&str> = std::iter::successors(Some(&answer["error"]), |e| e.get("caused_by"))
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    if chain.is_empty() { truncate(text).to_owned() } else { chain.join(": ") }
 }
 
 /// The start of a long server answer, for an error message.

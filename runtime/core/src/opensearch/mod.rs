@@ -1,12 +1,15 @@
 //! OpenSearch: the connection ([`Cluster`]), the bulk sink ([`BulkSink`], on the `_bulk` wire
-//! format of `bulk.rs`), index templates and retention ([`setup`]) and Dashboards objects
+//! format of `bulk.rs`), the mappings plugins describe ([`mappings`]) and the index templates
+//! made of them ([`templates`]), setup of roles and retention ([`setup`]) and Dashboards objects
 //! ([`dashboards`]).
 
 pub(crate) mod bulk;
 mod cluster;
 pub mod dashboards;
+pub mod mappings;
 pub mod setup;
 mod sink;
+pub mod templates;
 
 pub use cluster::{Auth, Cluster};
 pub use sink::{BULK_BYTES, BulkSink, BulkStats, IN_FLIGHT};

@@ -1,24 +1,13 @@
-//! Index setup, idempotent: a component template with the ECS mappings every dataset shares,
-//! per dataset an index template for its daily indices (`logs-<dataset>-*`) with the
-//! dataset's own fields, and, when a retention is given and the cluster has Index State
-//! Management, an ISM policy deleting those indices after it. The mappings are the JSON files
-//! in `templates/`.
+//! Setup, idempotent: the index templates of the plugins given (see [`super::templates`]), and,
+//! when a retention is given and the cluster has Index State Management, an ISM policy deleting
+//! KELK's daily indices after it; the security role the writers get.
 
 use super::cluster::Cluster;
+use super::templates::{Installed, Templates};
+use kelk_sandbox::Plugin;
 use opensearch::http::Method;
 use serde_json::{Value, json};
 use std::io;
-
-/// The shared ECS component template.
-const ECS: &str = include_str!("templates/kelk-ecs.json");
-
-/// Each dataset's own mappings, merged into its index template.
-pub const DATASETS: &[(&str, &str)] = &[
-    ("aws.elb_logs", include_str!("templates/aws.elb_logs.json")),
-    ("aws.cloudfront_logs", include_str!("templates/aws.cloudfront_logs.json")),
-    ("aws.cloudtrail", include_str!("templates/aws.cloudtrail.json")),
-    ("apache.access", include_str!("templates/apache.access.json")),
-];
 
 /// The security role the host and Firehose write as, on a cluster with fine-grained access
 /// control.
@@ -60,34 +49,33 @@ pub fn map_writers(cluster: &Cluster, role_arns: &[String]) -> io::Result<Vec<St
 /// The ISM policy's id.
 pub const RETENTION_POLICY: &str = "kelk-retention";
 
-/// Puts the templates and the retention policy; doing it again changes nothing. Returns the
-/// names it put, and what it passed over.
-pub fn setup(cluster: &Cluster, retention_days: Option<u32>) -> io::Result<Vec<String>> {
-    let mut put = Vec::new();
-    cluster.request(Method::Put, "/_component_template/kelk-ecs", Some(ECS.as_bytes()))?;
-    put.push("_component_template/kelk-ecs".to_owned());
-    for (dataset, mappings) in DATASETS {
-        let properties: Value = serde_json::from_str(mappings).map_err(io::Error::other)?;
-        let template = json!({
-            "index_patterns": [format!("logs-{dataset}-*")],
-            // Above anything generic that might match `logs-*`.
-            "priority": 200,
-            "composed_of": ["kelk-ecs"],
-            "template": { "mappings": { "properties": properties } },
-            "_meta": { "managed_by": "kelk", "dataset": dataset },
-        });
-        let name = format!("kelk-{dataset}");
-        cluster.request(Method::Put, &format!("/_index_template/{name}"), Some(template.to_string().as_bytes()))?;
-        put.push(format!("_index_template/{name}"));
+/// Puts the index template of each plugin for its index prefix, and the retention policy over
+/// every KELK template's indices; doing it again changes nothing. Returns what it did.
+pub fn setup(
+    cluster: &Cluster,
+    destinations: &[(&Plugin, &str)],
+    retention_days: Option<u32>,
+) -> io::Result<Vec<String>> {
+    let mut templates = Templates::default();
+    let mut done = Vec::new();
+    for (plugin, prefix) in destinations {
+        match templates.install(cluster, plugin, prefix).map_err(io::Error::other)? {
+            Some(Installed::Put(name)) => done.push(format!("put _index_template/{name}")),
+            Some(Installed::Present(name)) => done.push(format!("kept _index_template/{name}")),
+            Some(Installed::Superseded { ours, by }) => {
+                done.push(format!("left _index_template/{ours}: {by} is newer"))
+            }
+            None => {}
+        }
     }
     if let Some(days) = retention_days {
-        put.push(put_retention(cluster, days)?);
+        done.push(put_retention(cluster, days)?);
     }
-    Ok(put)
+    Ok(done)
 }
 
-/// The ISM policy: each daily index is deleted `days` after its creation.
-pub fn retention_policy(days: u32) -> Value {
+/// The ISM policy: each daily index matching `patterns` is deleted `days` after its creation.
+pub fn retention_policy(days: u32, patterns: &[String]) -> Value {
     json!({ "policy": {
         "description": format!("KELK: delete daily log indices {days} days after their creation"),
         "default_state": "hot",
@@ -95,15 +83,28 @@ pub fn retention_policy(days: u32) -> Value {
             { "name": "hot", "actions": [], "transitions": [{ "state_name": "delete", "conditions": { "min_index_age": format!("{days}d") } }] },
             { "name": "delete", "actions": [{ "delete": {} }], "transitions": [] },
         ],
-        "ism_template": [{
-            "index_patterns": DATASETS.iter().map(|(dataset, _)| format!("logs-{dataset}-*")).collect::<Vec<_>>(),
-            "priority": 100,
-        }],
+        "ism_template": [{ "index_patterns": patterns, "priority": 100 }],
     }})
 }
 
+/// The index patterns of every KELK template in the cluster.
+fn kelk_patterns(cluster: &Cluster) -> io::Result<Vec<String>> {
+    let found = cluster.request(Method::Get, "/_index_template/kelk-*", None)?.unwrap_or_default();
+    let mut patterns: Vec<String> = found["index_templates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["index_template"]["_meta"]["managed_by"] == "kelk")
+        .flat_map(|t| t["index_template"]["index_patterns"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p.as_str().map(str::to_owned))
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    Ok(patterns)
+}
+
 /// Creates or updates the retention policy, if the cluster has ISM.
-fn put_retention(cluster: &Cluster, days: u32) -> io::Result<String> {
+pub fn put_retention(cluster: &Cluster, days: u32) -> io::Result<String> {
     let plugins = cluster.request(Method::Get, "/_cat/plugins?format=json", None)?.unwrap_or_default();
     let has_ism = plugins.as_array().is_some_and(|p| p.iter().any(|p| p["component"] == "opensearch-index-management"));
     if !has_ism {
@@ -118,8 +119,12 @@ fn put_retention(cluster: &Cluster, days: u32) -> io::Result<String> {
         }
         None => path,
     };
-    cluster.request(Method::Put, &path, Some(retention_policy(days).to_string().as_bytes()))?;
-    Ok(format!("_plugins/_ism/policies/{RETENTION_POLICY}"))
+    let patterns = kelk_patterns(cluster)?;
+    if patterns.is_empty() {
+        return Ok(format!("(no KELK index templates: {RETENTION_POLICY} not put)"));
+    }
+    cluster.request(Method::Put, &path, Some(retention_policy(days, &patterns).to_string().as_bytes()))?;
+    Ok(format!("put _plugins/_ism/policies/{RETENTION_POLICY} over {}", patterns.join(", ")))
 }
 
 #[cfg(test)]
@@ -127,16 +132,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_policy_and_the_writer_role_cover_every_dataset() {
-        let policy = retention_policy(30);
+    fn the_policy_covers_its_patterns_and_the_writer_role_every_kelk_index() {
+        let patterns = ["logs-aws.elb_logs-default-*".to_owned(), "logs-test.x-default-*".to_owned()];
+        let policy = retention_policy(30, &patterns);
         assert_eq!(policy["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"], "30d");
-        let patterns = &policy["policy"]["ism_template"][0]["index_patterns"];
+        assert_eq!(policy["policy"]["ism_template"][0]["index_patterns"], json!(patterns));
         let role = writer_role();
-        let writable = role["index_permissions"][0]["index_patterns"][0].as_str().unwrap().trim_end_matches('*');
-        for (dataset, _) in DATASETS {
-            let pattern = format!("logs-{dataset}-*");
-            assert!(patterns.as_array().unwrap().contains(&json!(pattern)), "{pattern}");
-            assert!(pattern.starts_with(writable), "{pattern}");
-        }
+        assert_eq!(role["index_permissions"][0]["index_patterns"], json!(["logs-*"]));
     }
 }

@@ -55,6 +55,10 @@ pub enum RoutingError {
     Sha256Mismatch { plugin: String, expected: String, actual: String },
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    /// A plugin's index template is not in the cluster: the cluster refused its mappings, or
+    /// could not be asked.
+    #[error(transparent)]
+    Template(#[from] crate::opensearch::templates::TemplateError),
 }
 
 impl RoutingConfig {

@@ -122,6 +122,20 @@ impl Router {
         }
     }
 
+    /// Each plugin with each index prefix it writes to: its own, and any a route gives it.
+    pub fn destinations(&self) -> Vec<(&Plugin, &str)> {
+        let mut destinations: Vec<(&Plugin, &str)> =
+            self.plugins.values().map(|p| (p.as_ref(), p.info.index_prefix.as_str())).collect();
+        for route in &self.routes {
+            if let Some(prefix) = &route.index_prefix {
+                destinations.push((&self.plugins[&route.plugin], prefix));
+            }
+        }
+        destinations.sort_by(|a, b| (&a.0.info.name, a.1).cmp(&(&b.0.info.name, b.1)));
+        destinations.dedup_by(|a, b| a.0.sha256 == b.0.sha256 && a.1 == b.1);
+        destinations
+    }
+
     /// The loaded plugins, by name.
     pub fn plugins(&self) -> impl Iterator<Item = (&str, &Arc<Plugin>)> {
         self.plugins.iter().map(|(name, plugin)| (name.as_str(), plugin))
