@@ -8,7 +8,8 @@ use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::dead_letters::S3DeadLetters;
 use kelk_runtime::aws::plugin_store::{PluginStore, Refreshed};
 use kelk_runtime::aws::s3::S3;
-use kelk_runtime::opensearch::{BulkSink, Cluster};
+use kelk_runtime::opensearch::templates::{Installed, Templates};
+use kelk_runtime::opensearch::{BulkSink, Cluster, setup};
 use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Stop};
 use kelk_runtime::routing::{Router, RoutingError};
 use kelk_runtime::sandbox::Sandbox;
@@ -18,14 +19,15 @@ use std::time::{Duration, Instant};
 /// Where routes come from.
 enum Routes {
     Store(PluginStore),
-    Local(Router),
+    /// A local config, and whether its templates are installed.
+    Local(Router, bool),
 }
 
 impl Routes {
     fn router(&self) -> Option<&Router> {
         match self {
             Routes::Store(store) => store.router(),
-            Routes::Local(router) => Some(router),
+            Routes::Local(router, _) => Some(router),
         }
     }
 }
@@ -38,29 +40,48 @@ pub struct Function {
     s3: S3,
     sink: BulkSink,
     dead_letters: S3DeadLetters,
+    templates: Templates,
 }
 
 impl Function {
     /// Cold start: the sandbox, the S3 client, the OpenSearch connection, and the routing config
-    /// with its plugins. A config from S3 that cannot be loaded does not stop the start: each
-    /// invocation tries again, and fails (to be retried) while there is none.
+    /// with its plugins, whose index templates are installed. A config that cannot be loaded
+    /// does not stop the start: each invocation tries again, and fails (to be retried) while
+    /// there is none.
     pub fn new(config: Config, aws: &Aws) -> anyhow::Result<Self> {
         let sandbox = Sandbox::new(config.limits, Some(config.cache_dir.clone()))
             .map_err(|e| anyhow::anyhow!("cannot start the plugin sandbox: {e:#}"))?;
         let s3 = S3::new(aws);
         let routes = match &config.routing {
             RoutingSource::S3(uri) => {
-                let mut store = PluginStore::new(s3.clone(), uri.clone(), config.routing_check_every);
-                if let Err(error) = store.refresh(&sandbox) {
-                    tracing::error!(%error, "routing config refused at cold start");
-                }
-                Routes::Store(store)
+                Routes::Store(PluginStore::new(s3.clone(), uri.clone(), config.routing_check_every))
             }
-            RoutingSource::Local(path) => Routes::Local(Router::load_local(&sandbox, path)?),
+            RoutingSource::Local(path) => Routes::Local(Router::load_local(&sandbox, path)?, false),
         };
         let sink = BulkSink::new(Cluster::connect(&config.opensearch_url, config.auth.clone(), aws)?);
         let dead_letters = S3DeadLetters::new(s3.clone(), config.dead_letters.clone());
-        Ok(Function { config, sandbox, routes, s3, sink, dead_letters })
+        let mut function =
+            Function { config, sandbox, routes, s3, sink, dead_letters, templates: Templates::default() };
+        if let Err(error) = function.refresh_routes() {
+            tracing::error!(%error, "routing config refused at cold start");
+        }
+        Ok(function)
+    }
+
+    /// Loads or reloads the routing config and installs its plugins' index templates.
+    fn refresh_routes(&mut self) -> Result<Option<Refreshed>, RoutingError> {
+        let (cluster, templates, retention) = (self.sink.cluster(), &mut self.templates, self.config.retention_days);
+        let mut accept = |router: &Router| install(cluster, templates, router, retention);
+        match &mut self.routes {
+            Routes::Store(store) => store.refresh(&self.sandbox, accept).map(Some),
+            Routes::Local(router, installed) => {
+                if !*installed {
+                    accept(router)?;
+                    *installed = true;
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// What the bulk sink did since the last call.
@@ -90,17 +111,16 @@ impl<'f> Invocation<'f> {
     /// Loads or reloads the routing config. A refused new config is logged and counted while
     /// the last good one goes on; with none loaded, the invocation fails.
     pub(crate) fn refresh_routes(&mut self) -> Result<(), RoutingError> {
-        let Routes::Store(store) = &mut self.function.routes else { return Ok(()) };
-        match store.refresh(&self.function.sandbox) {
-            Ok(Refreshed::Unchanged) => Ok(()),
-            Ok(Refreshed::Reloaded { etag }) => {
+        match self.function.refresh_routes() {
+            Ok(None | Some(Refreshed::Unchanged)) => Ok(()),
+            Ok(Some(Refreshed::Reloaded { etag })) => {
                 tracing::info!(etag = etag.as_deref().unwrap_or(""), "routing config in use");
                 Ok(())
             }
             Err(error) => {
                 self.tally.config_refused += 1;
                 tracing::error!(%error, "routing config refused");
-                match store.router() {
+                match self.function.routes.router() {
                     Some(_) => Ok(()),
                     None => Err(error),
                 }
@@ -155,6 +175,40 @@ impl<'f> Invocation<'f> {
     pub fn retention_days(&self) -> Option<u32> {
         self.function.config.retention_days
     }
+}
+
+/// Installs the index template of each plugin and index prefix of `router` that this process
+/// has not installed yet, and puts the retention policy again when one is new.
+fn install(
+    cluster: &Cluster,
+    templates: &mut Templates,
+    router: &Router,
+    retention: Option<u32>,
+) -> Result<(), RoutingError> {
+    let mut new = false;
+    for (plugin, prefix) in router.destinations() {
+        match templates.install(cluster, plugin, prefix)? {
+            Some(Installed::Put(name)) => {
+                tracing::info!(plugin = plugin.info.name, template = name, "index template put");
+                new = true;
+            }
+            Some(Installed::Superseded { ours, by }) => {
+                tracing::warn!(
+                    plugin = plugin.info.name,
+                    template = ours,
+                    newer = by,
+                    "a newer plugin's index template is in charge"
+                );
+            }
+            Some(Installed::Present(_)) | None => {}
+        }
+    }
+    if let (true, Some(days)) = (new, retention) {
+        let put = setup::put_retention(cluster, days)
+            .map_err(|e| RoutingError::Invalid(format!("cannot put the retention policy: {e}")))?;
+        tracing::info!(put, "retention policy");
+    }
+    Ok(())
 }
 
 /// The instant to stop taking work: the invocation's deadline (milliseconds since the epoch)

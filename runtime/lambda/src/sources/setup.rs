@@ -1,5 +1,7 @@
-//! `{"action":"setup"}`: puts the index templates (and retention policy) into the cluster, as
-//! `kelk setup` does; Terraform or an operator invokes it once the host may write.
+//! `{"action":"setup"}`: puts the index templates of the routing config's plugins (and the
+//! retention policy) into the cluster, as `kelk setup` does; Terraform or an operator invokes
+//! it once the host may write. (Loading the config installs the templates already; this says
+//! what is there.)
 
 use super::EventSource;
 use crate::function::Invocation;
@@ -17,11 +19,16 @@ impl EventSource for Setup {
     }
 
     fn routes(&self) -> bool {
-        false
+        true
     }
 
     fn handle(&self, _: &Value, invocation: &mut Invocation<'_>) -> anyhow::Result<Value> {
-        let put = kelk_runtime::opensearch::setup::setup(invocation.cluster(), invocation.retention_days())?;
-        Ok(json!({ "put": put }))
+        let router = invocation.router().ok_or_else(|| anyhow::anyhow!("no routing config is loaded"))?;
+        let done = kelk_runtime::opensearch::setup::setup(
+            invocation.cluster(),
+            &router.destinations(),
+            invocation.retention_days(),
+        )?;
+        Ok(json!({ "done": done }))
     }
 }
