@@ -64,14 +64,21 @@ fn help_names_every_command() {
     }
     assert_eq!(kelk_plugin(&["frobnicate"]).status.code(), Some(2));
     assert!(text(&kelk(&["ingest", "--help"]).stdout).contains("dead letter"));
-    assert_eq!(kelk(&["setup"]).status.code(), Some(2), "setup needs a cluster or a file");
+    assert_eq!(kelk(&["setup", "--plugin", "alb"]).status.code(), Some(2), "setup needs a cluster or a file");
+    assert_eq!(kelk(&["setup", "--dashboards", "x"]).status.code(), Some(2), "setup needs plugins or routes");
 }
 
+/// The dashboards come from the plugins: an index pattern and a dashboard per plugin, whose
+/// references all resolve and whose embedded JSON parses.
 #[test]
 fn setup_writes_dashboards_objects_to_import() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("dashboards.ndjson");
-    let out = kelk(&["setup", "--dashboards", file.to_str().unwrap()]);
+    let mut args = vec!["setup", "--dashboards", file.to_str().unwrap()];
+    for plugin in ["alb", "cloudfront", "cloudtrail", "apache"] {
+        args.extend(["--plugin", plugin]);
+    }
+    let out = kelk(&args);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let objects: Vec<serde_json::Value> =
         std::fs::read_to_string(&file).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -82,8 +89,29 @@ fn setup_writes_dashboards_objects_to_import() {
         .collect();
     assert_eq!(
         patterns,
-        ["logs-aws.elb_logs-*", "logs-aws.cloudfront_logs-*", "logs-aws.cloudtrail-*", "logs-apache.access-*"]
+        [
+            "logs-aws.elb_logs-default-*",
+            "logs-aws.cloudfront_logs-default-*",
+            "logs-aws.cloudtrail-default-*",
+            "logs-apache.access-default-*"
+        ]
     );
+    let ids: std::collections::HashSet<(String, String)> =
+        objects.iter().map(|o| (o["type"].as_str().unwrap().into(), o["id"].as_str().unwrap().into())).collect();
+    assert_eq!(ids.len(), objects.len(), "ids are unique");
+    assert_eq!(objects.iter().filter(|o| o["type"] == "dashboard").count(), 4);
+    for object in &objects {
+        for r in object["references"].as_array().unwrap() {
+            let target = (r["type"].as_str().unwrap().to_owned(), r["id"].as_str().unwrap().to_owned());
+            assert!(ids.contains(&target), "{} refers to missing {target:?}", object["id"]);
+        }
+        for (key, value) in object["attributes"].as_object().unwrap() {
+            if key.ends_with("JSON") || key == "visState" {
+                serde_json::from_str::<serde_json::Value>(value.as_str().unwrap())
+                    .unwrap_or_else(|e| panic!("{key}: {e}"));
+            }
+        }
+    }
 }
 
 #[test]
@@ -186,7 +214,25 @@ fn new_scaffolds_a_plugin_that_builds_and_passes_its_tests() {
     let out = kelk_plugin(&["test", crate_dir.to_str().unwrap()]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("2 documents, 1 rejected") && stdout.contains("1 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("2 documents, 2 rejected") && stdout.contains("1 passed, 0 failed"), "{stdout}");
+
+    // A field the mappings do not cover, or cover with a type its values do not fit, fails.
+    let mappings = crate_dir.join("mappings.json");
+    let shipped = std::fs::read_to_string(&mappings).unwrap();
+    std::fs::write(
+        &mappings,
+        shipped.replace(r#""attempts": { "type": "long" }"#, r#""attempts": { "type": "date" }"#),
+    )
+    .unwrap();
+    let stdout = text(&kelk_plugin(&["test", crate_dir.to_str().unwrap()]).stdout);
+    assert!(stdout.contains("`my-app.upstream.attempts` is mapped as date, which 2 does not fit"), "{stdout}");
+    let without = shipped.replace(",\n      \"attempts\": { \"type\": \"long\" }", "");
+    assert_ne!(without, shipped);
+    std::fs::write(&mappings, without).unwrap();
+    let out = kelk_plugin(&["test", crate_dir.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("`my-app.upstream.attempts` is not mapped"), "{stdout}");
 }
 
 #[test]

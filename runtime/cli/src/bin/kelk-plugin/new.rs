@@ -1,5 +1,6 @@
-//! `kelk-plugin new`: a parser crate for a small example format, with samples and goldens,
-//! that builds and passes `cargo test` and `kelk-plugin test` as it is.
+//! `kelk-plugin new`: a parser crate for a small example format, with its mappings, its
+//! dashboard, samples and goldens, that builds and passes `cargo test` and `kelk-plugin test`
+//! as it is, and publishes.
 
 use anyhow::{Context, bail};
 use kelk_cli::exit;
@@ -26,6 +27,7 @@ const TEMPLATE: &[(&str, &str)] = &[
     ("rust-toolchain.toml", include_str!("../../../templates/plugin/rust-toolchain.toml")),
     (".cargo/config.toml", include_str!("../../../templates/plugin/.cargo/config.toml")),
     ("src/lib.rs", include_str!("../../../templates/plugin/src/lib.rs")),
+    ("mappings.json", include_str!("../../../templates/plugin/mappings.json")),
     ("samples/example.log", include_str!("../../../templates/plugin/samples/example.log")),
     (
         "samples/example.log.expected.ndjson",

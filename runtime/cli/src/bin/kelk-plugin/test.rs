@@ -1,11 +1,17 @@
 //! `kelk-plugin test`: golden tests. Each sample `NAME` is compared with `NAME.expected.ndjson`
 //! beside it: one JSON line per record outcome, in input order, a document as it would be
-//! indexed or `{"rejected":{"record":N,"reason":"…"}}`.
+//! indexed or `{"rejected":{"record":N,"reason":"…"}}`. Every document must also fit the
+//! plugin's mappings over the shared ECS ones (no field unmapped, none whose value its mapped
+//! type refuses) and carry the plugin's dataset, and its dashboard's fields must be mapped as
+//! aggregatable: so no plugin ships a field OpenSearch would guess.
 
 use kelk_cli::{self as cli, HostArgs, Output, exit};
+use kelk_runtime::opensearch::dashboards;
+use kelk_runtime::opensearch::mappings::Mappings;
 use kelk_runtime::sink::Memory;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -39,6 +45,18 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     }
     let sandbox = args.host.sandbox()?;
     let plugin = sandbox.load_file(&wasm)?;
+    let mappings = match plugin.description {
+        Some(_) => {
+            dashboards::saved_objects(&[(&plugin, &plugin.info.index_prefix)])?;
+            Some(Mappings::of(&plugin)?)
+        }
+        None => {
+            eprintln!(
+                "warning: the plugin describes no mappings (contract 1.0): its documents' fields are not checked"
+            );
+            None
+        }
+    };
 
     let mut failed = 0;
     for sample in &samples {
@@ -50,9 +68,14 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         let c = report.counts;
         let rate = c.bytes as f64 / 1e6 / report.elapsed.as_secs_f64().max(1e-9);
         let golden = golden_path(sample);
+        let unmapped = mappings.as_ref().map(|m| misfits(m, &plugin.info.dataset, &outcomes)).unwrap_or_default();
         let verdict = if let Some(f) = report.failures.first() {
             failed += 1;
             format!("FAILED: {}", f.error)
+        } else if !unmapped.is_empty() {
+            failed += 1;
+            let lines: Vec<String> = unmapped.iter().map(|p| format!("  {p}")).collect();
+            format!("DOES NOT FIT THE MAPPINGS (mappings.json)\n{}", lines.join("\n"))
         } else if args.bless {
             std::fs::write(&golden, outcomes.ndjson())?;
             format!("blessed {}", golden.display())
@@ -88,6 +111,18 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     }
     println!("{} passed, {} failed", samples.len() - failed, failed);
     Ok(if failed > 0 { exit::REJECTED } else { exit::OK })
+}
+
+/// What in the documents the mappings do not cover, or the dataset contradicts; each once.
+fn misfits(mappings: &Mappings, dataset: &str, outcomes: &Outcomes) -> BTreeSet<String> {
+    let mut problems = BTreeSet::new();
+    for (record, doc) in outcomes.lines.iter().filter(|(_, v)| v.get("rejected").is_none()) {
+        problems.extend(mappings.check(doc));
+        if doc.pointer("/event/dataset").and_then(Value::as_str) != Some(dataset) {
+            problems.insert(format!("record {record}: event.dataset is not the plugin's dataset `{dataset}`"));
+        }
+    }
+    problems
 }
 
 fn samples_in(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {

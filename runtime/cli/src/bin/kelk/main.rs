@@ -6,9 +6,10 @@ use clap::Parser;
 use kelk_cli::{self as cli, HostArgs, Input, Output, exit};
 use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::s3::{S3, S3Uri};
-use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
+use kelk_runtime::opensearch::{Auth, BulkSink, Cluster, dashboards, setup};
 use kelk_runtime::pipeline::Stop;
 use kelk_runtime::routing::Router;
+use kelk_runtime::sandbox::Plugin;
 use kelk_runtime::sink::{BulkFiles, DeadLetterFile, DeadLetters, Sink, Stderr, Stdout};
 use kelk_runtime::source::ObjectRef;
 use std::io::Read;
@@ -24,8 +25,12 @@ enum Command {
     /// on stderr counts both. Exit status: 0 when every file was processed (rejected lines
     /// are dead-lettered, not lost), 3 when a file or the plugin failed, 2 on bad usage.
     Ingest(Box<Ingest>),
-    /// Put KELK's index templates (and retention policy) into an OpenSearch cluster
-    /// (idempotent), or write the OpenSearch Dashboards objects to import.
+    /// Put the index templates of plugins (and a retention policy) into an OpenSearch cluster
+    /// (idempotent), or write the OpenSearch Dashboards objects of their documents to import.
+    ///
+    /// The plugins are those of a routing config (`--routes`) or those named (`--plugin`); each
+    /// describes its own mappings and dashboard. `kelk ingest --opensearch` and the Lambda host
+    /// install the templates themselves when they load plugins.
     Setup(Setup),
     /// List the parser plugins built into `kelk`, which `ingest --plugin NAME` takes by name.
     Plugins(Plugins),
@@ -71,14 +76,21 @@ impl ClusterArgs {
 
 #[derive(clap::Args)]
 struct Setup {
+    /// The plugins of this routing config, each with the index prefixes its routes give it.
+    #[arg(long, short, required_unless_present = "plugin")]
+    routes: Option<PathBuf>,
+    /// A plugin, bundled by name or a `.wasm` component, with its default index prefix;
+    /// repeatable.
+    #[arg(long, short, value_name = "NAME|WASM", conflicts_with = "routes")]
+    plugin: Vec<PathBuf>,
     #[command(flatten)]
     cluster: ClusterArgs,
     /// Delete daily indices this many days after their creation (an ISM policy; skipped when
     /// the cluster has no Index State Management plugin).
     #[arg(long, value_name = "DAYS")]
     retention_days: Option<u32>,
-    /// Write OpenSearch Dashboards saved objects (index patterns, a dashboard per source) to
-    /// this file, for import in Dashboards Management → Saved objects.
+    /// Write OpenSearch Dashboards saved objects (an index pattern and a dashboard per plugin
+    /// and index prefix) to this file, for import in Dashboards Management → Saved objects.
     #[arg(long, value_name = "FILE", required_unless_present = "opensearch")]
     dashboards: Option<PathBuf>,
     /// On a cluster with fine-grained access control, as its master user: create the
@@ -86,6 +98,26 @@ struct Setup {
     /// see `terraform output`). Repeatable; the mapping is replaced by the roles given.
     #[arg(long, value_name = "ROLE_ARN", requires = "opensearch")]
     writer_role: Vec<String>,
+    #[command(flatten)]
+    host: HostArgs,
+}
+
+/// The plugins of a run: a routing config's, or plugins named on the command line.
+enum Loaded {
+    Routes(Router),
+    Named(Vec<(Plugin, Option<String>)>),
+}
+
+impl Loaded {
+    /// Each plugin with each index prefix it writes to.
+    fn destinations(&self) -> Vec<(&Plugin, &str)> {
+        match self {
+            Loaded::Routes(router) => router.destinations(),
+            Loaded::Named(plugins) => {
+                plugins.iter().map(|(p, prefix)| (p, prefix.as_deref().unwrap_or(&p.info.index_prefix))).collect()
+            }
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -179,18 +211,26 @@ fn plugins(args: &Plugins) -> anyhow::Result<u8> {
 }
 
 fn setup(args: &Setup, aws: &Aws) -> anyhow::Result<u8> {
+    let sandbox = args.host.sandbox()?;
+    let plugins = match &args.routes {
+        Some(routes) => Loaded::Routes(Router::load_local(&sandbox, routes)?),
+        None => Loaded::Named(
+            args.plugin.iter().map(|p| Ok((cli::load_plugin(&sandbox, p)?, None))).collect::<anyhow::Result<_>>()?,
+        ),
+    };
+    let destinations = plugins.destinations();
     if let Some(cluster) = args.cluster.connect(aws)? {
         if !args.writer_role.is_empty() {
-            for name in kelk_runtime::opensearch::setup::map_writers(&cluster, &args.writer_role)? {
+            for name in setup::map_writers(&cluster, &args.writer_role)? {
                 eprintln!("put {name}");
             }
         }
-        for name in kelk_runtime::opensearch::setup::setup(&cluster, args.retention_days)? {
-            eprintln!("put {name}");
+        for done in setup::setup(&cluster, &destinations, args.retention_days)? {
+            eprintln!("{done}");
         }
     }
     if let Some(path) = &args.dashboards {
-        std::fs::write(path, kelk_runtime::opensearch::dashboards::saved_objects())?;
+        std::fs::write(path, dashboards::saved_objects(&destinations)?)?;
         eprintln!("wrote {} (import it in Dashboards Management → Saved objects)", path.display());
     }
     Ok(exit::OK)
@@ -206,24 +246,27 @@ fn ingest(args: &Ingest, aws: &Aws) -> anyhow::Result<u8> {
             _ => Ok(Box::new(std::fs::File::open(&object.key)?)),
         }
     };
+    let plugins = match (&args.routes, &args.plugin) {
+        (Some(routes), _) => Loaded::Routes(Router::load_local(&sandbox, routes)?),
+        (None, Some(plugin)) => Loaded::Named(vec![(cli::load_plugin(&sandbox, plugin)?, args.index_prefix.clone())]),
+        (None, None) => unreachable!("clap requires --plugin or --routes"),
+    };
     let run = |sink: &mut dyn Sink, dead_letters: &mut dyn DeadLetters| -> anyhow::Result<cli::Report> {
         let out = Output { sink, dead_letters };
-        Ok(match (&args.routes, &args.plugin) {
-            (Some(routes), _) => {
-                let router = Router::load_local(&sandbox, routes)?;
-                cli::ingest(|object| router.route(object), &inputs, &open, stop, out)
+        Ok(match &plugins {
+            Loaded::Routes(router) => cli::ingest(|object| router.route(object), &inputs, &open, stop, out),
+            Loaded::Named(named) => {
+                let (plugin, prefix) = &named[0];
+                cli::ingest(cli::single(plugin, prefix.as_deref(), &args.options), &inputs, &open, stop, out)
             }
-            (None, Some(plugin)) => {
-                let plugin = cli::load_plugin(&sandbox, plugin)?;
-                let route = cli::single(&plugin, args.index_prefix.as_deref(), &args.options);
-                cli::ingest(route, &inputs, &open, stop, out)
-            }
-            (None, None) => unreachable!("clap requires --plugin or --routes"),
         })
     };
     let (report, written) = if args.stdout {
         (run(&mut Stdout::default(), &mut Stderr)?, None)
     } else if let Some(cluster) = args.cluster.connect(aws)? {
+        for done in setup::setup(&cluster, &plugins.destinations(), None)? {
+            eprintln!("{done}");
+        }
         let mut sink = BulkSink::new(cluster);
         let report = run(&mut sink, &mut DeadLetterFile::new(&args.out))?;
         let s = sink.stats();
