@@ -264,7 +264,7 @@ fn s3_sqs_and_eventbridge_events_index_every_line_once() {
 
     let host = Emulator::start("e2e", &s3_settings("s3://e2e-plugins/routing.json", "s3://e2e-dead/dead-letters/"));
     let setup = host.invoke(&json!({ "action": "setup" })).unwrap();
-    assert!(setup["put"].to_string().contains("_index_template/kelk-aws.elb_logs"), "{setup}");
+    assert!(setup["done"].to_string().contains("_index_template/kelk-logs-aws.elb_logs-"), "{setup}");
 
     // S3 notification with two records (the key form-encoded, as S3 sends it).
     let notification = json!({ "Records": [
@@ -514,4 +514,155 @@ fn a_warm_retry_of_a_failed_object_writes_its_dead_letters_once() {
     let written = dead_letters(&s3, &uri("warm-dead", "dead-letters/logs/failed.log/"));
     let records: Vec<u64> = written.iter().map(|l| l["record_number"].as_u64().unwrap()).collect();
     assert_eq!(records, [1, 2, 3], "each rejected line once");
+}
+
+/// The plugin model end to end: a parser made by `kelk-plugin new` outside the workspace, with
+/// fields of its own (`ip` and `long`), published while a host runs, is searchable as its
+/// mappings say with no change to the host; its dashboard fits those mappings; a second version
+/// with one more field maps the next daily index; the older version published again does not
+/// take the mappings back; and mappings the cluster refuses leave the last good config in use.
+#[test]
+fn a_new_format_ships_as_one_plugin_with_its_mappings_and_dashboard() {
+    let s3 = s3();
+    let cluster = cluster();
+    // Buckets of this run's own; the indices and templates an earlier run left, removed.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let (plugins, logs, dead) = (format!("ship-plugins-{run}"), format!("ship-logs-{run}"), format!("ship-dead-{run}"));
+    for b in [&plugins, &logs, &dead] {
+        bucket(b);
+    }
+    let config = format!("s3://{plugins}/routing.json");
+    let route = format!("s3://{logs}/edge/*");
+    cluster.request(Method::Delete, "/logs-edge.access-default-*", None).unwrap();
+    cluster.request(Method::Delete, "/_index_template/kelk-logs-edge.access-default-*", None).unwrap();
+    let tool = |name: &str, args: &[&str]| -> String {
+        let out = Command::new(workspace().join("target/release").join(name))
+            .args(args)
+            .env("CARGO_TARGET_DIR", workspace().join("target/plugins"))
+            .env("KELK_CACHE_DIR", workspace().join("target/plugins/cache"))
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{name} {args:?}: {stdout}{stderr}");
+        format!("{stdout}{stderr}")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let crate_dir = dir.path().join("edge");
+    let sdk = workspace().join("parsers/sdk");
+    tool("kelk-plugin", &["new", "edge", "--dir", crate_dir.to_str().unwrap(), "--sdk", sdk.to_str().unwrap()]);
+    let build = || -> String {
+        let out = tool("kelk-plugin", &["build", crate_dir.to_str().unwrap()]);
+        let wasm = out.lines().find(|l| l.ends_with(".wasm")).unwrap().to_owned();
+        let kept = dir.path().join(format!("edge-{}.wasm", &sha256(&std::fs::read(&wasm).unwrap())[..12]));
+        std::fs::copy(&wasm, &kept).unwrap();
+        kept.display().to_string()
+    };
+    let publish = |wasm: &str| {
+        tool("kelk-plugin", &["publish", "--config", &config, "--route", &route, wasm]);
+    };
+    let edit = |path: &str, from: &str, to: &str| {
+        let path = crate_dir.join(path);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{from} in {}", path.display());
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    let ingest = |host: &Emulator, key: &str, day: &str| {
+        let lines = format!(
+            "{day}T12:00:00Z INFO 10.0.0.1 GET /a 200 10.0.5.7 2\n{day}T12:00:01Z INFO 10.0.0.2 GET /b 503 - -\n"
+        );
+        put(&s3, &logs, key, lines.into_bytes());
+        host.invoke(&eventbridge(&logs, key)).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    };
+    let templates = || -> Vec<String> {
+        let found = cluster.request(Method::Get, "/_index_template/kelk-logs-edge.access-default-*", None).unwrap();
+        let mut names: Vec<String> = found.unwrap_or_default()["index_templates"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+
+    // The host runs before the plugin exists.
+    let dead_letters = format!("s3://{dead}/dead-letters/");
+    let settings = [
+        ("KELK_ROUTING_CONFIG", config.as_str()),
+        ("KELK_DEAD_LETTERS", dead_letters.as_str()),
+        ("KELK_ROUTING_CHECK_SECONDS", "0"),
+    ];
+    let host = Emulator::start("ship", &settings);
+    let v1 = build();
+    publish(&v1);
+    ingest(&host, "edge/1.log", "2024-05-01");
+    let day1 = "logs-edge.access-default-2024.05.01";
+    assert_eq!(index_count(&cluster, day1), 2);
+    assert_eq!(field_type(&cluster, day1, "edge.upstream.ip"), "ip");
+    assert_eq!(field_type(&cluster, day1, "edge.upstream.attempts"), "long");
+    assert_eq!(field_type(&cluster, day1, "source.ip"), "ip", "the shared ECS mappings under the plugin's");
+    assert_eq!(templates(), ["kelk-logs-edge.access-default-0.1.0"]);
+
+    // Its dashboard, from the plugin alone, aggregates on fields mapped as the index has them.
+    let objects = dir.path().join("dashboards.ndjson");
+    tool("kelk", &["setup", "--plugin", &v1, "--dashboards", objects.to_str().unwrap()]);
+    let objects: Vec<Value> =
+        std::fs::read_to_string(&objects).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let pattern = objects.iter().find(|o| o["type"] == "index-pattern").unwrap();
+    assert_eq!(pattern["attributes"]["title"], "logs-edge.access-default-*");
+    assert_eq!(objects.iter().filter(|o| o["type"] == "dashboard").count(), 1);
+    let mut fields: Vec<String> = objects
+        .iter()
+        .filter(|o| o["type"] == "visualization")
+        .map(|o| {
+            let state: Value = serde_json::from_str(o["attributes"]["visState"].as_str().unwrap()).unwrap();
+            state["aggs"][1]["params"]["field"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["@timestamp", "edge.upstream.ip", "http.response.status_code", "url.path"]);
+    for field in &fields {
+        let kind = field_type(&cluster, day1, field);
+        assert!(["date", "ip", "long", "keyword"].contains(&kind.as_str()), "{field} is {kind}");
+    }
+
+    // Version 0.2.0 adds a field: the next daily index maps it, the old one stays as it was.
+    edit("Cargo.toml", "version = \"0.1.0\"", "version = \"0.2.0\"");
+    edit(
+        "src/lib.rs",
+        "backend.opt_str(\"ip\", upstream);",
+        "backend.opt_str(\"ip\", upstream).str(\"zone\", b\"z1\");",
+    );
+    edit(
+        "mappings.json",
+        "\"attempts\": { \"type\": \"long\" }",
+        "\"attempts\": { \"type\": \"long\" },\n      \"zone\": { \"type\": \"keyword\" }",
+    );
+    let v2 = build();
+    publish(&v2);
+    ingest(&host, "edge/2.log", "2024-05-02");
+    assert_eq!(field_type(&cluster, "logs-edge.access-default-2024.05.02", "edge.upstream.zone"), "keyword");
+    assert_eq!(templates(), ["kelk-logs-edge.access-default-0.2.0"], "the older template is gone");
+
+    // Version 0.1.0 published again parses, but the newer mappings stay in charge.
+    publish(&v1);
+    ingest(&host, "edge/3.log", "2024-05-03");
+    assert_eq!(index_count(&cluster, "logs-edge.access-default-2024.05.03"), 2);
+    assert_eq!(templates(), ["kelk-logs-edge.access-default-0.2.0"]);
+    // A host starting afresh on that config finds the newer template and leaves it.
+    let cold = Emulator::start("ship-cold", &settings);
+    ingest(&cold, "edge/3b.log", "2024-05-03");
+    assert_eq!(templates(), ["kelk-logs-edge.access-default-0.2.0"]);
+    assert!(cold.log().contains("a newer plugin's index template is in charge"), "{}", cold.log());
+
+    // Mappings the cluster refuses: the config is refused, naming the plugin and the field, and
+    // the last good one goes on.
+    edit("Cargo.toml", "version = \"0.2.0\"", "version = \"0.3.0\"");
+    edit("mappings.json", "\"zone\": { \"type\": \"keyword\" }", "\"zone\": { \"type\": \"no-such-type\" }");
+    publish(&build());
+    ingest(&host, "edge/4.log", "2024-05-04");
+    let log = host.log();
+    assert!(log.contains("plugin edge: OpenSearch refused its mappings") && log.contains("[zone]"), "{log}");
+    assert_eq!(index_count(&cluster, "logs-edge.access-default-2024.05.04"), 2, "parsed by the last good config");
+    assert_eq!(templates(), ["kelk-logs-edge.access-default-0.2.0"]);
 }

@@ -27,14 +27,7 @@ fn fresh(cluster: &Cluster, pattern: &str) {
 fn every_format_is_indexed_once_with_its_mappings() {
     let cluster = cluster();
     fresh(&cluster, "logs-*-t1-*");
-    let put = kelk_runtime::opensearch::setup::setup(&cluster, Some(30)).unwrap();
-    assert_eq!(kelk_runtime::opensearch::setup::setup(&cluster, Some(30)).expect("setup is idempotent"), put);
-    // The test cluster (the integ-test zip) has no ISM plugin: the policy is passed over, and said so.
-    assert!(put.last().unwrap().contains("no ISM plugin"), "{put:?}");
-
     let sandbox = sandbox();
-    let mut letters: Vec<KeptLetter> = Vec::new();
-    let mut sink = BulkSink::new(cluster);
     let samples = [
         ("kelk-parser-alb", "alb/samples/aws-docs-examples.log", "logs-aws.elb_logs-t1"),
         ("kelk-parser-cloudfront", "cloudfront/samples/edge-cases.log", "logs-aws.cloudfront_logs-t1"),
@@ -44,16 +37,30 @@ fn every_format_is_indexed_once_with_its_mappings() {
         ("kelk-parser-alb", "alb/samples/alb-connection.log", "logs-aws.elb_logs-conn-t1"),
         ("kelk-parser-cloudfront", "cloudfront/samples/v2-json.log", "logs-aws.cloudfront_logs-v2-t1"),
     ];
+    // Each plugin's template for each prefix it writes to, as the host installs them.
+    let plugins: Vec<_> = samples.iter().map(|(package, _, prefix)| (load(&sandbox, package), *prefix)).collect();
+    let destinations: Vec<_> = plugins.iter().map(|(plugin, prefix)| (plugin, *prefix)).collect();
+    let done = kelk_runtime::opensearch::setup::setup(&cluster, &destinations, Some(30)).unwrap();
+    let again = kelk_runtime::opensearch::setup::setup(&cluster, &destinations, Some(30)).unwrap();
+    assert_eq!(again.len(), done.len(), "{again:?}");
+    assert!(
+        again[..samples.len()].iter().all(|d| d.starts_with("kept _index_template/kelk-logs-")),
+        "setup is idempotent: {again:?}"
+    );
+    // The test cluster (the integ-test zip) has no ISM plugin: the policy is passed over, and said so.
+    assert!(done.last().unwrap().contains("no ISM plugin"), "{done:?}");
+
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut sink = BulkSink::new(cluster);
     let mut expected = Vec::new();
     let mut rejected = 0;
     for round in 0..2 {
-        for (package, sample, prefix) in samples {
-            let plugin = load(&sandbox, package);
+        for (&(_, sample, prefix), (plugin, _)) in samples.iter().zip(&plugins) {
             let path = workspace().join("parsers").join(sample);
             let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: sample.into(), version_id: None });
             let job = Job { source: &source, options: &[], index_prefix: Some(prefix), stop: Default::default() };
             let input = std::fs::read(&path).unwrap();
-            let counts = pipeline::ingest(&plugin, &job, &input[..], &mut sink, &mut letters).unwrap();
+            let counts = pipeline::ingest(plugin, &job, &input[..], &mut sink, &mut letters).unwrap();
             rejected += counts.rejected;
             if round == 0 {
                 expected.push((prefix, counts.documents));
