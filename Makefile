@@ -1,11 +1,11 @@
 # The two commands of the README, and what they need. Everything builds in release mode, so
 # the demo, the tests and the benchmark share one build.
 
-PARSERS := alb cloudfront apache cloudtrail
+PARSERS := alb cloudfront apache cloudtrail vpcflow s3access waf route53
 
 .PHONY: demo host package test bench toolchain
 
-# Builds the four plugins, then runs every parser's bundled sample logs through them (routed by
+# Builds the plugins, then runs every parser's bundled sample logs through them (routed by
 # parsers/samples.routes.json) into ./out: OpenSearch _bulk files per daily index, and dead
 # letters with their reasons.
 demo: host
@@ -14,8 +14,8 @@ demo: host
 		$$(ls parsers/*/samples/* | grep -v -e '\.expected\.ndjson$$' -e '\.md$$')
 	@ls out
 
-# The tools (with the four plugins built in), the Lambda host, and the four plugins as
-# components (target/wasm32-wasip2/release/*.wasm).
+# The tools (with the four bundled plugins built in), the Lambda host, and every plugin as
+# a component (target/wasm32-wasip2/release/*.wasm).
 host: toolchain
 	cargo build --release --bin kelk --bin kelk-plugin --bin kelk-lambda
 	@for parser in $(PARSERS); do ./target/release/kelk-plugin build parsers/$$parser | tail -n 1 || exit 1; done

@@ -10,8 +10,10 @@
 //! Reference: "Standard logging reference" in the CloudFront developer guide. With logging v2
 //! the owner chooses the fields and their order. A W3C file without a header gets the
 //! documented legacy order, of which the 23-, 24- and 26-field layouts of earlier years are
-//! prefixes. A field this parser does not know is kept as `aws.cloudfront.<name>` (hyphens and
-//! parentheses become `_`), never a failure. v2's third format, Parquet, is not a line format
+//! prefixes. A field this parser does not know is kept as a string in
+//! `aws.cloudfront.other_fields.<name>` (hyphens and parentheses become `_`), never a failure:
+//! a `flat_object` in the mappings, so fields AWS adds later are searchable without growing
+//! the index's mapping. v2's third format, Parquet, is not a line format
 //! and is not read here.
 //!
 //! Time: `date` and `time` (UTC), or v2's `timestamp` (Unix seconds, perhaps with a fraction) or
@@ -478,9 +480,15 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Ve
     if let Some(n) = v.number(F::FleEncryptedFields) {
         cf.u64("fle_encrypted_fields", n);
     }
-    for (position, value) in &v.others {
-        if let (Column::Other(name), Some(value)) = (&layout[*position], dash(value)) {
-            cf.str(name, &unescape(value));
+    let mut others = v.others.iter().filter_map(|(position, value)| match (&layout[*position], dash(value)) {
+        (Column::Other(name), Some(value)) => Some((name, value)),
+        _ => None,
+    });
+    if let Some((name, value)) = others.next() {
+        let mut other = cf.object("other_fields");
+        other.str(name, &unescape(value));
+        for (name, value) in others {
+            other.str(name, &unescape(value));
         }
     }
     if !v.extra.is_empty() {
@@ -569,7 +577,7 @@ mod tests {
         assert_eq!(cf["cache_behavior_path_pattern"], "/img/*");
         assert_eq!(cf["connection_id"], "cid-1");
         assert_eq!((cf["origin_fbl"].as_f64(), cf["origin_lbl"].as_f64()), (Some(0.251), Some(0.312)));
-        assert_eq!(cf["cs_accept"], "image/webp");
+        assert_eq!(cf["other_fields"]["cs_accept"], "image/webp");
         assert_eq!(d["event"]["duration"], 400_000_000);
         assert!(d["network"].is_null() && cf["x_forwarded_for"].is_null());
     }
@@ -657,7 +665,7 @@ mod tests {
                 (
                     d["@timestamp"].as_str(),
                     d["source"]["geo"]["country_iso_code"].as_str(),
-                    cf["cs_accept"].as_str(),
+                    cf["other_fields"]["cs_accept"].as_str(),
                     cf["edge_location"].as_str(),
                 )
             })

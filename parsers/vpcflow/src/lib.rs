@@ -7,8 +7,10 @@
 //! versions 2 to 8 in any order. An S3 delivery starts with a header line naming the format's
 //! fields in order (`version account-id …`): it is a skipped record that sets the layout of the
 //! lines after it, as CloudFront's `#Fields:` does. Without one (CloudWatch Logs, Firehose),
-//! the default format is assumed. A field this parser does not know is kept as the keyword
-//! `aws.vpcflow.<name>` (hyphens become `_`), never a failure.
+//! the default format is assumed. A field this parser does not know is kept as a string in
+//! `aws.vpcflow.unknown_fields.<name>` (hyphens become `_`), never a failure: that object is a
+//! `flat_object` in the mappings, so fields AWS adds later are searchable without growing the
+//! index's mapping.
 //!
 //! The mapping follows Elastic's `aws.vpcflow` integration: addresses and ports as `source.*`
 //! and `destination.*`, the packets and bytes the source sent as `source.packets` and
@@ -51,9 +53,10 @@ enum Column {
     PktDstAddr,
     Region,
     TrafficPath,
-    /// A string kept as `aws.vpcflow.<key>`: a field ECS has no name for, or one this parser
-    /// does not know.
+    /// A documented string ECS has no name for, kept as `aws.vpcflow.<key>`.
     Keyword(Cow<'static, str>),
+    /// A field this parser does not know, kept as `aws.vpcflow.unknown_fields.<key>`.
+    Unknown(String),
 }
 
 const fn keyword(key: &'static str) -> Column {
@@ -121,9 +124,9 @@ impl Column {
         FIELDS.iter().find(|(known, _)| *known == name).map(|(_, column)| column)
     }
 
-    /// The column a header names: a documented field, or a keyword of the name's own.
+    /// The column a header names: a documented field, or an unknown one.
     fn named(name: &str) -> Column {
-        Column::documented(name).cloned().unwrap_or_else(|| Column::Keyword(Cow::Owned(name.replace('-', "_"))))
+        Column::documented(name).cloned().unwrap_or_else(|| Column::Unknown(name.replace('-', "_")))
     }
 }
 
@@ -368,6 +371,17 @@ fn write(columns: &[Column], layout: &str, line: &[u8], doc: &mut Object) -> Out
             _ => {}
         }
     }
+    let mut unknown = columns.iter().zip(fields(line)).filter_map(|(column, value)| match column {
+        Column::Unknown(key) => dash(value).map(|value| (key, value)),
+        _ => None,
+    });
+    if let Some((key, value)) = unknown.next() {
+        let mut extra = flow.object("unknown_fields");
+        extra.str(key, value);
+        for (key, value) in unknown {
+            extra.str(key, value);
+        }
+    }
     Ok(Event::at(time).into())
 }
 
@@ -469,7 +483,7 @@ mod tests {
         let columns = header(b"version vpc-id srcaddr future-field").unwrap().unwrap();
         assert_eq!(
             columns,
-            [Column::Version, keyword("vpc_id"), Column::SrcAddr, Column::Keyword("future_field".to_string().into())]
+            [Column::Version, keyword("vpc_id"), Column::SrcAddr, Column::Unknown("future_field".to_string())]
         );
         assert_eq!(
             header(b"pkt_srcaddr flow_direction").unwrap().unwrap(),
