@@ -219,13 +219,10 @@ fn new_scaffolds_a_plugin_that_builds_and_passes_its_tests() {
     // A field the mappings do not cover, or cover with a type its values do not fit, fails.
     let mappings = crate_dir.join("mappings.json");
     let shipped = std::fs::read_to_string(&mappings).unwrap();
-    std::fs::write(
-        &mappings,
-        shipped.replace(r#""attempts": { "type": "long" }"#, r#""attempts": { "type": "date" }"#),
-    )
-    .unwrap();
+    std::fs::write(&mappings, shipped.replace(r#""attempts": { "type": "long" }"#, r#""attempts": { "type": "ip" }"#))
+        .unwrap();
     let stdout = text(&kelk_plugin(&["test", crate_dir.to_str().unwrap()]).stdout);
-    assert!(stdout.contains("`my-app.upstream.attempts` is mapped as date, which 2 does not fit"), "{stdout}");
+    assert!(stdout.contains("`my-app.upstream.attempts` is mapped as ip, which 1 does not fit"), "{stdout}");
     let without = shipped.replace(",\n      \"attempts\": { \"type\": \"long\" }", "");
     assert_ne!(without, shipped);
     std::fs::write(&mappings, without).unwrap();

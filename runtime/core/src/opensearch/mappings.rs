@@ -203,8 +203,8 @@ mod tests {
             m.check(&bad),
             [
                 "`@timestamp` is mapped as date, which \"yesterday\" does not fit",
-                "`aws.x.n` is mapped as long, which 1.5 does not fit",
                 "`aws.x.m` is not mapped (OpenSearch would guess its type)",
+                "`aws.x.n` is mapped as long, which 1.5 does not fit",
                 "`event.dataset` is mapped as keyword, which null does not fit",
                 "`source.ip` is mapped as ip, which \"example.com\" does not fit",
             ]
