@@ -31,7 +31,7 @@ locals {
     # The host reads absent and null differently: only the fields a route has are written.
     routes = [for r in var.routes : { for k, v in r : k => v if v != null }]
   })
-  unknown_plugins = sort(distinct([for r in var.routes : r.plugin if r.plugin != null && !contains(keys(var.plugins), coalesce(r.plugin, "-"))]))
+  unknown_plugins = sort(distinct([for r in var.routes : r.plugin if(r.plugin == null ? false : !contains(keys(var.plugins), r.plugin))]))
 }
 
 resource "aws_s3_object" "plugin" {
