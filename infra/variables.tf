@@ -206,6 +206,11 @@ variable "cloudwatch_log_groups" {
     condition     = alltrue([for g in var.cloudwatch_log_groups : can(regex("^[A-Za-z0-9_./#-]{1,512}$", g))])
     error_message = "cloudwatch_log_groups must be log group names (no globs: a subscription filter names one group)."
   }
+  validation {
+    # The host's own log group would feed the host its own logs, without end.
+    condition     = !contains(var.cloudwatch_log_groups, "/aws/lambda/${var.name}-host")
+    error_message = "cloudwatch_log_groups cannot have the host's own log group."
+  }
 }
 
 variable "cloudwatch_log_routes" {
