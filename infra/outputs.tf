@@ -52,3 +52,13 @@ output "web_instance_id" {
   description = "The web instance (Session Manager: aws ssm start-session --target …)."
   value       = module.web.instance_id
 }
+
+output "delivery_buckets" {
+  description = "The buckets of the opt-in deliveries that are on (vpcflow, route53resolver, waf, s3access), by kind."
+  value       = { for kind, d in local.optional_deliveries : kind => d.bucket.id }
+}
+
+output "web_acl_arn" {
+  description = "The ALB's WAF web ACL, when var.waf is on."
+  value       = var.waf.enabled ? module.waf[0].web_acl_arn : null
+}

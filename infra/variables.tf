@@ -24,11 +24,24 @@ variable "host_package" {
 }
 
 variable "plugins" {
-  description = "Built parser components by name (`kelk-plugin build parsers/NAME` prints each path). alb, cloudfront, cloudtrail and apache are routed."
+  description = "Built parser components by name (`kelk-plugin build parsers/NAME` prints each path). alb, cloudfront, cloudtrail and apache are routed; vpcflow, waf, s3access and route53resolver too when their delivery is on; and any plugin cloudwatch_log_routes names."
   type        = map(string)
   validation {
     condition     = alltrue([for p in ["alb", "cloudfront", "cloudtrail", "apache"] : contains(keys(var.plugins), p)])
     error_message = "plugins needs alb, cloudfront, cloudtrail and apache."
+  }
+  validation {
+    condition = alltrue([for p, on in {
+      vpcflow         = var.vpc_flow_logs.enabled
+      waf             = var.waf.enabled
+      s3access        = var.s3_access_logs.enabled
+      route53resolver = var.resolver_query_logs.enabled
+    } : !on || contains(keys(var.plugins), p)])
+    error_message = "A delivery that is on needs its plugin in plugins: vpcflow (vpc_flow_logs), waf (waf), s3access (s3_access_logs), route53resolver (resolver_query_logs)."
+  }
+  validation {
+    condition     = alltrue([for r in values(var.cloudwatch_log_routes) : r.plugin == null ? true : contains(keys(var.plugins), r.plugin)])
+    error_message = "A cloudwatch_log_routes entry names a plugin that plugins does not have."
   }
 }
 
@@ -127,4 +140,85 @@ variable "tags" {
   description = "Extra tags for every resource."
   type        = map(string)
   default     = {}
+}
+
+# Opt-in deliveries of more log kinds to the host, each off by default.
+
+variable "vpc_flow_logs" {
+  description = "VPC Flow Logs to S3 (bucket <name>-vpcflow-logs, prefix vpcflow/), parsed by the vpcflow plugin: of the stack's VPC (stack_vpc) and of vpc_ids, in a custom format with every field of versions 2 to 8."
+  type = object({
+    enabled                  = optional(bool, false)
+    stack_vpc                = optional(bool, true)
+    vpc_ids                  = optional(list(string), [])
+    traffic_type             = optional(string, "ALL")
+    max_aggregation_interval = optional(number, 600)
+  })
+  default = {}
+  validation {
+    condition     = alltrue([for id in var.vpc_flow_logs.vpc_ids : can(regex("^vpc-[0-9a-f]{8,17}$", id))])
+    error_message = "vpc_flow_logs.vpc_ids must be VPC ids (vpc-…)."
+  }
+  validation {
+    condition     = !var.vpc_flow_logs.enabled || var.vpc_flow_logs.stack_vpc || length(var.vpc_flow_logs.vpc_ids) > 0
+    error_message = "vpc_flow_logs is on but logs no VPC: set stack_vpc or vpc_ids."
+  }
+}
+
+variable "waf" {
+  description = "An AWS WAF web ACL on the demo ALB (AWS managed rule groups, count mode only), its traffic logs to S3 (bucket aws-waf-logs-<name>-…, authorization and cookie headers redacted), parsed by the waf plugin."
+  type = object({
+    enabled = optional(bool, false)
+  })
+  default = {}
+}
+
+variable "s3_access_logs" {
+  description = "S3 server access logs of the stack's log buckets (ALB, CloudFront, CloudTrail, Apache backup, and the flow-log, query-log and WAF buckets when on) to S3 (bucket <name>-s3access-logs, prefix s3access/, itself not logged), parsed by the s3access plugin."
+  type = object({
+    enabled = optional(bool, false)
+  })
+  default = {}
+}
+
+variable "resolver_query_logs" {
+  description = "Route 53 Resolver query logs to S3 (bucket <name>-resolver-logs, prefix route53resolver/), parsed by the route53resolver plugin: of the stack's VPC (stack_vpc) and of vpc_ids."
+  type = object({
+    enabled   = optional(bool, false)
+    stack_vpc = optional(bool, true)
+    vpc_ids   = optional(list(string), [])
+  })
+  default = {}
+  validation {
+    condition     = alltrue([for id in var.resolver_query_logs.vpc_ids : can(regex("^vpc-[0-9a-f]{8,17}$", id))])
+    error_message = "resolver_query_logs.vpc_ids must be VPC ids (vpc-…)."
+  }
+  validation {
+    condition     = !var.resolver_query_logs.enabled || var.resolver_query_logs.stack_vpc || length(var.resolver_query_logs.vpc_ids) > 0
+    error_message = "resolver_query_logs is on but logs no VPC: set stack_vpc or vpc_ids."
+  }
+}
+
+variable "cloudwatch_log_groups" {
+  description = "CloudWatch Logs log groups (names, in the stack's region) whose every event is sent to the host by a subscription filter."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for g in var.cloudwatch_log_groups : can(regex("^[A-Za-z0-9_./#-]{1,512}$", g))])
+    error_message = "cloudwatch_log_groups must be log group names (no globs: a subscription filter names one group)."
+  }
+  validation {
+    # The host's own log group would feed the host its own logs, without end.
+    condition     = !contains(var.cloudwatch_log_groups, "/aws/lambda/${var.name}-host")
+    error_message = "cloudwatch_log_groups cannot have the host's own log group."
+  }
+}
+
+variable "cloudwatch_log_routes" {
+  description = "How the host parses CloudWatch Logs events, by log group name or glob: the plugin (omitted: the route names none), index prefix and options. Routes are tried exact names first, then globs; a subscribed group this map does not name gets a route of its own without a plugin."
+  type = map(object({
+    plugin       = optional(string)
+    index_prefix = optional(string)
+    options      = optional(map(string), {})
+  }))
+  default = {}
 }

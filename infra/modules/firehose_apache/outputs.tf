@@ -23,6 +23,11 @@ output "backup_bucket" {
   value       = module.backup.id
 }
 
+output "backup_bucket_arn" {
+  description = "Its ARN."
+  value       = module.backup.arn
+}
+
 output "backup_policy" {
   description = "The backup bucket's policy, as JSON."
   value       = module.backup.policy

@@ -1,7 +1,8 @@
 # The KELK host as a Lambda function (provided.al2023, arm64): S3 notifications of the log
 # buckets reach it through an SQS queue (with a dead-letter queue and redrive), it parses each
 # object with the plugin its routing config names, and bulk-indexes into OpenSearch. Rejected
-# lines and unindexable documents go to the dead-letter bucket.
+# lines and unindexable documents go to the dead-letter bucket. CloudWatch Logs log groups, when
+# given, reach it directly through subscription filters.
 
 data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
@@ -171,6 +172,28 @@ resource "aws_lambda_function" "host" {
   }
   tags       = var.tags
   depends_on = [aws_cloudwatch_log_group.host, aws_iam_role_policy.host]
+}
+
+# CloudWatch Logs log groups whose events reach the host directly, by a subscription filter
+# that passes every event (an empty pattern); logs.amazonaws.com may invoke the host for those
+# log groups of this account only.
+resource "aws_lambda_permission" "log_groups" {
+  for_each       = toset(var.log_group_subscriptions)
+  statement_id   = "CloudWatchLogs-${md5(each.key)}"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.host.function_name
+  principal      = "logs.amazonaws.com"
+  source_arn     = "arn:aws:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${each.key}:*"
+  source_account = data.aws_caller_identity.current.account_id
+}
+
+resource "aws_cloudwatch_log_subscription_filter" "log_groups" {
+  for_each        = toset(var.log_group_subscriptions)
+  name            = "${var.name}-host"
+  log_group_name  = each.key
+  filter_pattern  = ""
+  destination_arn = aws_lambda_function.host.arn
+  depends_on      = [aws_lambda_permission.log_groups]
 }
 
 resource "aws_lambda_event_source_mapping" "objects" {

@@ -37,3 +37,27 @@ output "event_source_response_types" {
   description = "What the host reports back to SQS."
   value       = aws_lambda_event_source_mapping.objects.function_response_types
 }
+
+output "notifications" {
+  description = "The S3 notifications to the object queue, by log bucket: the bucket and the key prefix notified on."
+  value = { for k, n in aws_s3_bucket_notification.logs : k => {
+    bucket    = n.bucket
+    prefix    = one(n.queue).filter_prefix
+    queue_arn = one(n.queue).queue_arn
+  } }
+}
+
+output "queue_policy" {
+  description = "The object queue's policy, as JSON."
+  value       = local.queue_policy
+}
+
+output "log_group_subscriptions" {
+  description = "The CloudWatch Logs subscription filters to the host, by log group: filter pattern, destination, and the source ARN the invoke permission is scoped to."
+  value = { for g, f in aws_cloudwatch_log_subscription_filter.log_groups : g => {
+    filter_pattern    = f.filter_pattern
+    destination_arn   = f.destination_arn
+    permission_source = aws_lambda_permission.log_groups[g].source_arn
+    principal         = aws_lambda_permission.log_groups[g].principal
+  } }
+}

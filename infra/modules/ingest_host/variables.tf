@@ -17,6 +17,17 @@ variable "log_buckets" {
   }))
 }
 
+variable "log_group_subscriptions" {
+  description = "CloudWatch Logs log groups (names) whose every event is sent to the host by a subscription filter."
+  type        = list(string)
+  default     = []
+  validation {
+    # The host's own log group would feed the host its own logs, without end.
+    condition     = !contains(var.log_group_subscriptions, "/aws/lambda/${var.name}-host")
+    error_message = "The host's own log group cannot be subscribed to the host."
+  }
+}
+
 variable "plugin_bucket_arn" {
   description = "The plugin store bucket."
   type        = string

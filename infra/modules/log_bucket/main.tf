@@ -3,12 +3,15 @@
 # cheaper storage classes and expire them.
 
 data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
 data "aws_elb_service_account" "current" {}
 data "aws_cloudfront_log_delivery_canonical_user_id" "current" {}
 data "aws_canonical_user_id" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
+  # The log-delivery service writes on behalf of a delivery of this account and region.
+  log_delivery_source = "arn:aws:logs:${data.aws_region.current.name}:${local.account_id}:*"
   # Where each service writes, under the bucket's log prefix.
   delivery_arn = "${aws_s3_bucket.this.arn}/${var.prefix}AWSLogs/${local.account_id}/*"
 }
@@ -16,7 +19,7 @@ locals {
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication doubles the cost of raw logs that OpenSearch already indexes; enable it per deployment if required.
   #checkov:skip=CKV_AWS_145:ALB access-log delivery only supports SSE-S3 (aws-cdk#21947), so every log bucket uses it alike.
-  #checkov:skip=CKV_AWS_18:Server access logging of a log bucket would need yet another bucket; CloudTrail data events cover audit needs.
+  #checkov:skip=CKV_AWS_18:Server access logging is opt-in (var.s3_access_logs, modules/access_logs), set from the root module; the bucket it logs into is never logged itself (no loop).
   #checkov:skip=CKV2_AWS_62:Event notifications are configured by the ingest module, not here.
   bucket_prefix = "${var.name}-"
   force_destroy = var.force_destroy
@@ -154,6 +157,46 @@ locals {
         Action    = "s3:PutObject"
         Resource  = local.delivery_arn
         Condition = { StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control", "aws:SourceArn" = var.trail_arn } }
+      },
+    ]
+    # Vended logs (VPC Flow Logs, Route 53 Resolver query logs, AWS WAF): the log-delivery
+    # service checks the bucket's ACL, then writes, for this account's deliveries only.
+    logdelivery = [
+      {
+        Sid       = "AWSLogDeliveryAclCheck"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = "s3:GetBucketAcl"
+        Resource  = aws_s3_bucket.this.arn
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = local.log_delivery_source }
+        }
+      },
+      {
+        Sid       = "AWSLogDeliveryWrite"
+        Effect    = "Allow"
+        Principal = { Service = "delivery.logs.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = local.delivery_arn
+        Condition = {
+          StringEquals = { "s3:x-amz-acl" = "bucket-owner-full-control", "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = local.log_delivery_source }
+        }
+      },
+    ]
+    # S3 server access logs of the source buckets given, under the prefix.
+    s3access = [
+      {
+        Sid       = "S3ServerAccessLogs"
+        Effect    = "Allow"
+        Principal = { Service = "logging.s3.amazonaws.com" }
+        Action    = "s3:PutObject"
+        Resource  = "${aws_s3_bucket.this.arn}/${var.prefix}*"
+        Condition = {
+          ArnLike      = { "aws:SourceArn" = var.source_bucket_arns }
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+        }
       },
     ]
   }

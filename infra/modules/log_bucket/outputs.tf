@@ -3,6 +3,11 @@ output "id" {
   value       = aws_s3_bucket.this.id
 }
 
+output "name_prefix" {
+  description = "The prefix of the bucket's name (S3 adds a unique suffix)."
+  value       = aws_s3_bucket.this.bucket_prefix
+}
+
 output "arn" {
   description = "The bucket's ARN."
   value       = aws_s3_bucket.this.arn

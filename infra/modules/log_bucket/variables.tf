@@ -4,11 +4,11 @@ variable "name" {
 }
 
 variable "delivery" {
-  description = "Which AWS service delivers into the bucket: alb, cloudfront, cloudtrail, or none."
+  description = "Which AWS service delivers into the bucket: alb, cloudfront, cloudtrail, logdelivery (the log-delivery service of VPC Flow Logs, Route 53 Resolver query logs and AWS WAF), s3access (S3 server access logging), or none."
   type        = string
   validation {
-    condition     = contains(["alb", "cloudfront", "cloudtrail", "none"], var.delivery)
-    error_message = "delivery must be one of alb, cloudfront, cloudtrail, none."
+    condition     = contains(["alb", "cloudfront", "cloudtrail", "logdelivery", "s3access", "none"], var.delivery)
+    error_message = "delivery must be one of alb, cloudfront, cloudtrail, logdelivery, s3access, none."
   }
 }
 
@@ -26,6 +26,12 @@ variable "trail_arn" {
   description = "For delivery = cloudtrail: the trail allowed to write (its ARN, built as a string to avoid a cycle)."
   type        = string
   default     = null
+}
+
+variable "source_bucket_arns" {
+  description = "For delivery = s3access: the buckets whose server access logs may be written here."
+  type        = list(string)
+  default     = []
 }
 
 variable "retention" {

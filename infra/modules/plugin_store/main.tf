@@ -31,6 +31,7 @@ locals {
     # The host reads absent and null differently: only the fields a route has are written.
     routes = [for r in var.routes : { for k, v in r : k => v if v != null }]
   })
+  unknown_plugins = sort(distinct([for r in var.routes : r.plugin if(r.plugin == null ? false : !contains(keys(var.plugins), r.plugin))]))
 }
 
 resource "aws_s3_object" "plugin" {
@@ -65,8 +66,8 @@ resource "aws_s3_object" "routing_config" {
 
   lifecycle {
     precondition {
-      condition     = alltrue([for r in var.routes : contains(keys(var.plugins), r.plugin)])
-      error_message = "A route names a plugin that is not uploaded."
+      condition     = length(local.unknown_plugins) == 0
+      error_message = "Routes name plugins that are not uploaded: ${join(", ", local.unknown_plugins)}."
     }
   }
 }

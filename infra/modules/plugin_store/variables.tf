@@ -25,18 +25,25 @@ variable "precompiled_target" {
 }
 
 variable "routes" {
-  description = "Which objects (bucket and key glob) or Firehose streams (delivery_stream glob) each plugin parses, with the index prefix and plugin options."
+  description = "Which objects (bucket and key glob), Firehose streams (delivery_stream glob) or CloudWatch Logs log groups (log_group_glob) each plugin parses, with the index prefix and plugin options. Only a log-group route may leave the plugin out."
   type = list(object({
     bucket          = optional(string)
     key_glob        = optional(string)
     delivery_stream = optional(string)
-    plugin          = string
+    log_group_glob  = optional(string)
+    plugin          = optional(string)
     index_prefix    = optional(string)
     options         = optional(map(string), {})
   }))
   validation {
-    condition     = alltrue([for r in var.routes : (r.key_glob != null && r.bucket != null) != (r.delivery_stream != null)])
-    error_message = "A route has either bucket and key_glob, or delivery_stream."
+    condition = alltrue([for r in var.routes :
+      (r.bucket == null) == (r.key_glob == null)
+    && (r.key_glob != null ? 1 : 0) + (r.delivery_stream != null ? 1 : 0) + (r.log_group_glob != null ? 1 : 0) == 1])
+    error_message = "A route has either bucket and key_glob, or delivery_stream, or log_group_glob."
+  }
+  validation {
+    condition     = alltrue([for r in var.routes : r.plugin != null || r.log_group_glob != null])
+    error_message = "A route to objects or a delivery stream names its plugin."
   }
 }
 

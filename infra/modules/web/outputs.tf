@@ -8,6 +8,11 @@ output "alb_dns_name" {
   value       = aws_lb.web.dns_name
 }
 
+output "alb_arn" {
+  description = "The ALB's ARN."
+  value       = aws_lb.web.arn
+}
+
 output "instance_id" {
   description = "The web instance (reach it with Session Manager)."
   value       = aws_instance.web.id
