@@ -666,3 +666,91 @@ fn a_new_format_ships_as_one_plugin_with_its_mappings_and_dashboard() {
     assert_eq!(index_count(&cluster, "logs-edge.access-default-2024.05.04"), 2, "parsed by the last good config");
     assert_eq!(templates(), ["kelk-logs-edge.access-default-0.2.0"]);
 }
+
+/// The formats added as plugins, each delivered as its AWS service writes it to S3 and
+/// announced by an S3 notification: indexed once (a redelivery adds nothing), mapped by the
+/// plugins' own mappings, every rejected line dead-lettered.
+#[test]
+fn the_new_formats_arrive_mapped_by_their_plugins_and_once() {
+    let (s3, cluster) = (s3(), cluster());
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let (plugins_bucket, logs, dead) =
+        (format!("new-plugins-{run}"), format!("new-logs-{run}"), format!("new-dead-{run}"));
+    for b in [&plugins_bucket, &logs, &dead] {
+        bucket(b);
+    }
+    let formats = [
+        (
+            "vpcflow",
+            "vpcflow",
+            "vpcflow/samples/custom-format.log",
+            "vpcflow/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/05/01/123456789012_vpcflowlogs_us-east-1_fl-1_20240501T1000Z_a1.log.gz",
+        ),
+        (
+            "s3access",
+            "s3access",
+            "s3access/samples/edge-cases.log",
+            "s3access/123456789012/us-east-1/logs-bucket/2024/05/01/2024-05-01-10-00-00-A1B2C3D4E5F6",
+        ),
+        (
+            "waf",
+            "waf",
+            "waf/samples/edge-cases.log",
+            "AWSLogs/123456789012/WAFLogs/us-east-1/acl/2024/05/01/10/00/123456789012_waflogs_us-east-1_acl_20240501T1000Z_a1.log.gz",
+        ),
+        (
+            "route53resolver",
+            "route53",
+            "route53/samples/edge-cases.log",
+            "route53resolver/AWSLogs/123456789012/vpcdnsquerylogs/vpc-1/2024/05/01/vpc-1_vpcdnsquerylogs_123456789012_20240501T1000Z_a1.log.gz",
+        ),
+    ];
+    let mut plugins = serde_json::Map::new();
+    let mut routes = Vec::new();
+    let mut records = Vec::new();
+    let mut expected = Vec::new();
+    for (name, package, path, key) in formats {
+        let package = format!("kelk-parser-{package}");
+        let wasm = std::fs::read(plugin_wasm(&package)).unwrap();
+        let sha = sha256(&wasm);
+        let plugin_key = format!("plugins/{name}/{sha}.wasm");
+        put(&s3, &plugins_bucket, &plugin_key, wasm);
+        plugins.insert(name.into(), json!({ "key": plugin_key, "sha256": sha }));
+        let glob = format!("{}/*", key.split('/').next().unwrap());
+        routes.push(json!({ "bucket": logs, "key_glob": glob, "plugin": name }));
+        let raw = std::fs::read(sample(path)).unwrap();
+        put(&s3, &logs, key, if key.ends_with(".gz") { gzip(&raw) } else { raw });
+        records.push(s3_record(&logs, key));
+        let (counts, collected) = parse_file(&package, &sample(path));
+        let dataset = collected.documents[0].source["event"]["dataset"].as_str().unwrap().to_owned();
+        cluster.request(Method::Delete, &format!("/logs-{dataset}-default-*"), None).unwrap();
+        expected.push((format!("logs-{dataset}-default"), counts));
+    }
+    let config = json!({ "version": 1, "plugins": plugins, "routes": routes });
+    put(&s3, &plugins_bucket, "routing.json", config.to_string().into_bytes());
+
+    let (routing, dead_letters_uri) =
+        (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
+    let host = Emulator::start("new-formats", &s3_settings(&routing, &dead_letters_uri));
+    let notification = json!({ "Records": records });
+    for round in 0..2 {
+        let answer = host.invoke(&notification).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+        assert_eq!(answer["objects"], 4, "{answer}");
+        let mut rejected = 0;
+        for (prefix, counts) in &expected {
+            assert!(counts.documents > 0, "{prefix}");
+            assert_eq!(index_count(&cluster, &format!("{prefix}-*")), counts.documents, "{prefix}, round {round}");
+            rejected += counts.rejected;
+        }
+        let letters = dead_letters(&s3, &uri(&dead, "dead-letters/"));
+        assert_eq!(letters.len() as u64, rejected, "round {round}: {letters:?}");
+    }
+    for (prefix, _) in &expected {
+        assert_eq!(field_type(&cluster, &format!("{prefix}-*"), "source.ip"), "ip", "{prefix}");
+    }
+    assert_eq!(field_type(&cluster, "logs-aws.vpcflow-default-*", "aws.vpcflow.unknown_fields"), "flat_object");
+    assert_eq!(field_type(&cluster, "logs-aws.vpcflow-default-*", "source.packets"), "long");
+    assert_eq!(field_type(&cluster, "logs-aws.waf-default-*", "aws.waf.request.headers"), "flat_object");
+    assert_eq!(field_type(&cluster, "logs-aws.s3access-default-*", "event.duration"), "long");
+    assert_eq!(field_type(&cluster, "logs-aws.route53_resolver_logs-default-*", "dns.question.name"), "keyword");
+}
