@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn the_policy_covers_its_patterns_and_the_writer_role_every_kelk_index() {
-        let patterns = ["logs-aws.elb_logs-default-*".to_owned(), "logs-test.x-default-*".to_owned()];
+        let patterns = ["logs-myapp.access-default-*".to_owned(), "logs-test.x-default-*".to_owned()];
         let policy = retention_policy(30, &patterns);
         assert_eq!(policy["policy"]["states"][0]["transitions"][0]["conditions"]["min_index_age"], "30d");
         assert_eq!(policy["policy"]["ism_template"][0]["index_patterns"], json!(patterns));

@@ -108,7 +108,7 @@ mod tests {
 
     #[test]
     fn daily_index_by_event_date() {
-        assert_eq!(index_name("logs-aws.elb_logs-default", 1_530_570_180_186), "logs-aws.elb_logs-default-2018.07.02");
+        assert_eq!(index_name("logs-myapp.access-default", 1_530_570_180_186), "logs-myapp.access-default-2018.07.02");
         assert_eq!(index_name("p", 0), "p-1970.01.01");
         assert_eq!(index_name("p", -1), "p-1969.12.31");
     }

@@ -9,7 +9,7 @@
 //!   "plugins": { "alb": { "path": "kelk_parser_alb.wasm", "sha256": "…" } },
 //!   "routes": [
 //!     { "bucket": "my-alb-logs", "key_glob": "alb/AWSLogs/*/elasticloadbalancing/*",
-//!       "plugin": "alb", "index_prefix": "logs-aws.elb_logs-default", "options": {} },
+//!       "plugin": "alb", "index_prefix": "logs-prod-lb", "options": {} },
 //!     { "delivery_stream": "kelk-apache*", "plugin": "apache" }
 //!   ]
 //! }
