@@ -23,10 +23,10 @@
 //! query log, space-separated lines in CloudWatch Logs) are another format, not read here.
 
 use kelk_parser_sdk::ecs;
+use kelk_parser_sdk::records::{self, Text};
 use kelk_parser_sdk::time::parse_iso8601;
 use kelk_parser_sdk::{Event, LineParser, Object, Outcome, reject};
 use serde::Deserialize;
-use std::borrow::Cow;
 
 #[derive(Default)]
 pub struct Route53Resolver;
@@ -45,36 +45,6 @@ kelk_parser_sdk::plugin! {
 const EVENT: &str = kelk_parser_sdk::event!(Route53Resolver, r#""kind":"event","category":["network"]"#);
 
 type Str<'a> = Option<Text<'a>>;
-
-/// A JSON string borrowed from the line unless it has escapes to decode: serde's own `Cow`
-/// always copies inside an `Option`.
-struct Text<'a>(Cow<'a, str>);
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
-}
 
 /// A query log record's members, as the developer guide names them; any others are ignored.
 #[derive(Deserialize)]
@@ -138,17 +108,8 @@ struct SrcIds<'a> {
 
 impl LineParser for Route53Resolver {
     fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Outcome {
-        // serde would also take an array for the struct, member by member.
-        if line.trim_ascii_start().first() != Some(&b'{') {
-            return Err("not a Resolver query log record: not a JSON object".into());
-        }
-        // Bytes that are not UTF-8 are replaced, as the documents' writer would replace them
-        // (`from_utf8` first: on the valid lines that are the rule it is the quicker check).
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        let q: Query = serde_json::from_str(&text).map_err(|e| reject!("not a Resolver query log record: {e}"))?;
+        let text = records::text(line);
+        let q: Query = records::record(&text, "Resolver query log record")?;
         let time_text = present(&q.query_timestamp).ok_or("no query_timestamp")?;
         let time = parse_iso8601(time_text).ok_or_else(|| {
             reject!("query_timestamp `{}` is not an ISO 8601 time", String::from_utf8_lossy(time_text))

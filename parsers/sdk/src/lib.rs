@@ -9,6 +9,8 @@
 pub mod ecs;
 pub mod json;
 mod lines;
+#[cfg(feature = "serde")]
+pub mod records;
 pub mod text;
 pub mod time;
 pub mod tokens;

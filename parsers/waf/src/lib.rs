@@ -37,6 +37,7 @@
 
 use kelk_parser_sdk::ecs::{self, UrlParts};
 use kelk_parser_sdk::json::write_str;
+use kelk_parser_sdk::records::{self, Text};
 use kelk_parser_sdk::{Event, LineParser, Object, Outcome, Timestamp, reject};
 use serde::Deserialize;
 use serde_json::Value;
@@ -72,36 +73,6 @@ const MAX_HEADER_BYTES: usize = 31 << 10;
 const MAX_DOMAIN_BYTES: usize = 253;
 
 type Str<'a> = Option<Text<'a>>;
-
-/// A JSON string borrowed from the line unless it has escapes to decode: serde's own `Cow`
-/// always copies inside an `Option`.
-struct Text<'a>(Cow<'a, str>);
-
-impl std::ops::Deref for Text<'_> {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Borrowed(s)))
-            }
-            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
-                Ok(Text(Cow::Owned(s.to_owned())))
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
-}
 
 /// A record's members, as the developer guide names them; any others are ignored.
 #[derive(Deserialize)]
@@ -202,17 +173,8 @@ struct Solve<'a> {
 
 impl LineParser for Waf {
     fn parse_line(&mut self, line: &[u8], doc: &mut Object) -> Outcome {
-        // serde would also take an array for the struct, member by member.
-        if line.trim_ascii_start().first() != Some(&b'{') {
-            return Err("not a WAF log record: not a JSON object".into());
-        }
-        // Bytes that are not UTF-8 are replaced, as the documents' writer would replace them
-        // (`from_utf8` first: on the valid lines that are the rule it is the quicker check).
-        let text = match std::str::from_utf8(line) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(line),
-        };
-        let r: WafRecord = serde_json::from_str(&text).map_err(|e| reject!("not a WAF log record: {e}"))?;
+        let text = records::text(line);
+        let r: WafRecord = records::record(&text, "WAF log record")?;
         let ms = match &r.timestamp {
             None => return Err("no timestamp".into()),
             Some(t) => t
