@@ -107,6 +107,8 @@ impl Templates {
         if self.done.contains(&key) {
             return Ok(None);
         }
+        // Checked here, before the cluster is asked: a plugin's own mistake is not a refusal.
+        let (name, template) = index_template(plugin, prefix)?;
         let failed = |source: io::Error| match source.kind() {
             io::ErrorKind::InvalidData => TemplateError::Refused {
                 plugin: plugin.info.name.clone(),
@@ -121,14 +123,13 @@ impl Templates {
                 .map_err(failed)?;
             self.ecs = true;
         }
-        let installed = install(cluster, plugin, prefix).map_err(failed)?;
+        let installed = install(cluster, &plugin.sha256, prefix, name, &template).map_err(failed)?;
         self.done.insert(key);
         Ok(Some(installed))
     }
 }
 
-fn install(cluster: &Cluster, plugin: &Plugin, prefix: &str) -> io::Result<Installed> {
-    let (name, template) = index_template(plugin, prefix).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+fn install(cluster: &Cluster, sha256: &str, prefix: &str, name: String, template: &Value) -> io::Result<Installed> {
     let ours = template["version"].as_u64().expect("set above");
     // Every version's template for this prefix (the name pattern also matches longer prefixes).
     let found = cluster.request(Method::Get, &format!("/_index_template/kelk-{prefix}-*"), None)?.unwrap_or_default();
@@ -142,7 +143,7 @@ fn install(cluster: &Cluster, plugin: &Plugin, prefix: &str) -> io::Result<Insta
         if theirs > ours {
             return Ok(Installed::Superseded { ours: name, by: their_name.into() });
         }
-        if their_name == name && body["_meta"]["plugin_sha256"] == plugin.sha256.as_str() {
+        if their_name == name && body["_meta"]["plugin_sha256"] == sha256 {
             return Ok(Installed::Present(name));
         }
         if theirs < ours {
