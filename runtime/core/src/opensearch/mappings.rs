@@ -45,10 +45,11 @@ impl Mappings {
     /// The mappings of `plugin`'s documents, checked: a JSON object of properties that does
     /// not give a shared ECS field another type.
     pub fn of(plugin: &Plugin) -> Result<Self, MappingsError> {
-        Self::parse(&plugin.info.name, plugin.description.as_ref().map(|d| d.mappings.as_str()))
+        Self::new(&plugin.info.name, plugin.description.as_ref().map(|d| d.mappings.as_str()))
     }
 
-    fn parse(plugin: &str, own: Option<&str>) -> Result<Self, MappingsError> {
+    /// `own` mappings (of `plugin`, for messages) over the shared ECS ones, checked.
+    pub fn new(plugin: &str, own: Option<&str>) -> Result<Self, MappingsError> {
         let invalid = |message: String| MappingsError::Invalid { plugin: plugin.into(), message };
         let own = match own {
             None => Map::new(),
@@ -181,7 +182,7 @@ mod tests {
     use serde_json::json;
 
     fn with_own(own: Value) -> Mappings {
-        Mappings::parse("p", Some(&own.to_string())).unwrap()
+        Mappings::new("p", Some(&own.to_string())).unwrap()
     }
 
     #[test]
@@ -215,11 +216,11 @@ mod tests {
     #[test]
     fn own_mappings_may_not_contradict_ecs() {
         let contradicts = json!({ "source": { "properties": { "ip": { "type": "keyword" } } } }).to_string();
-        let error = Mappings::parse("p", Some(&contradicts)).err().unwrap().to_string();
+        let error = Mappings::new("p", Some(&contradicts)).err().unwrap().to_string();
         assert_eq!(error, "plugin p: its mappings make `source.ip` a keyword, the shared ECS mappings ip");
-        assert!(Mappings::parse("p", Some("[1]")).is_err() && Mappings::parse("p", Some("{")).is_err());
+        assert!(Mappings::new("p", Some("[1]")).is_err() && Mappings::new("p", Some("{")).is_err());
         let adds = json!({ "source": { "properties": { "packets": { "type": "long" } } } }).to_string();
-        assert_eq!(Mappings::parse("p", Some(&adds)).unwrap().field_type("source.packets"), Some("long"));
-        assert!(Mappings::parse("p", None).unwrap().own().is_empty());
+        assert_eq!(Mappings::new("p", Some(&adds)).unwrap().field_type("source.packets"), Some("long"));
+        assert!(Mappings::new("p", None).unwrap().own().is_empty());
     }
 }

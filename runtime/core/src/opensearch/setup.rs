@@ -59,7 +59,7 @@ pub fn setup(
     let mut templates = Templates::default();
     let mut done = Vec::new();
     for (plugin, prefix) in destinations {
-        match templates.install(cluster, plugin, prefix).map_err(io::Error::other)? {
+        match templates.install(cluster, *plugin, prefix).map_err(io::Error::other)? {
             Some(Installed::Put(name)) => done.push(format!("put _index_template/{name}")),
             Some(Installed::Present(name)) => done.push(format!("kept _index_template/{name}")),
             Some(Installed::Superseded { ours, by }) => {

@@ -1,7 +1,8 @@
 //! Index templates from plugins: for each plugin and index prefix it writes to, a template of
 //! the daily indices `<prefix>-*` made of the shared ECS component template and the plugin's
 //! own mappings. The host installs them when it loads plugins, so a new format is searchable
-//! as its plugin describes it, with no list of formats in the host.
+//! as its plugin describes it, with no list of formats in the host. The documents the host
+//! makes itself (CloudWatch Logs messages kept as they are) get theirs the same way.
 //!
 //! Each plugin version has its own template, `kelk-<prefix>-<version>`, whose `version` and
 //! `priority` grow with the plugin's semver: the newest one installed decides the mappings of
@@ -48,14 +49,37 @@ pub enum Installed {
     Superseded { ours: String, by: String },
 }
 
+/// Whose documents a template maps: a plugin, or the host for the documents it makes.
+#[derive(Clone, Copy)]
+pub struct Author<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    /// Tells builds of one version apart: a plugin's component, the host's mappings.
+    pub sha256: &'a str,
+    pub dataset: &'a str,
+    /// The author's own mappings (`properties`), over the shared ECS ones.
+    pub mappings: Option<&'a str>,
+}
+
+impl<'a> From<&'a Plugin> for Author<'a> {
+    fn from(plugin: &'a Plugin) -> Self {
+        Author {
+            name: &plugin.info.name,
+            version: &plugin.info.version,
+            sha256: &plugin.sha256,
+            dataset: &plugin.info.dataset,
+            mappings: plugin.description.as_ref().map(|d| d.mappings.as_str()),
+        }
+    }
+}
+
 /// The index template of `plugin`'s documents under `prefix`, with its name.
-pub fn index_template(plugin: &Plugin, prefix: &str) -> Result<(String, Value), TemplateError> {
-    let mappings = Mappings::of(plugin)?;
-    let version = version_number(&plugin.info.version).ok_or_else(|| TemplateError::Version {
-        plugin: plugin.info.name.clone(),
-        version: plugin.info.version.clone(),
-    })?;
-    let name = format!("kelk-{prefix}-{}", plugin.info.version);
+pub fn index_template<'a>(plugin: impl Into<Author<'a>>, prefix: &str) -> Result<(String, Value), TemplateError> {
+    let plugin = plugin.into();
+    let mappings = Mappings::new(plugin.name, plugin.mappings)?;
+    let version = version_number(plugin.version)
+        .ok_or_else(|| TemplateError::Version { plugin: plugin.name.into(), version: plugin.version.into() })?;
+    let name = format!("kelk-{prefix}-{}", plugin.version);
     let template = json!({
         "index_patterns": [format!("{prefix}-*")],
         // Above anything generic matching `logs-*`; a newer plugin version above an older one.
@@ -65,10 +89,10 @@ pub fn index_template(plugin: &Plugin, prefix: &str) -> Result<(String, Value), 
         "template": { "mappings": { "properties": mappings.own() } },
         "_meta": {
             "managed_by": "kelk",
-            "plugin": plugin.info.name,
-            "plugin_version": plugin.info.version,
+            "plugin": plugin.name,
+            "plugin_version": plugin.version,
             "plugin_sha256": plugin.sha256,
-            "dataset": plugin.info.dataset,
+            "dataset": plugin.dataset,
             "index_prefix": prefix,
         },
     });
@@ -97,25 +121,24 @@ pub struct Templates {
 impl Templates {
     /// Makes sure `plugin`'s template for `prefix` (and the shared ECS component) is in the
     /// cluster; a no-op for a plugin build and prefix this process has installed before.
-    pub fn install(
+    pub fn install<'a>(
         &mut self,
         cluster: &Cluster,
-        plugin: &Plugin,
+        plugin: impl Into<Author<'a>>,
         prefix: &str,
     ) -> Result<Option<Installed>, TemplateError> {
-        let key = (plugin.sha256.clone(), prefix.to_owned());
+        let plugin = plugin.into();
+        let key = (plugin.sha256.to_owned(), prefix.to_owned());
         if self.done.contains(&key) {
             return Ok(None);
         }
         // Checked here, before the cluster is asked: a plugin's own mistake is not a refusal.
         let (name, template) = index_template(plugin, prefix)?;
         let failed = |source: io::Error| match source.kind() {
-            io::ErrorKind::InvalidData => TemplateError::Refused {
-                plugin: plugin.info.name.clone(),
-                prefix: prefix.into(),
-                reason: source.to_string(),
-            },
-            _ => TemplateError::Cluster { plugin: plugin.info.name.clone(), prefix: prefix.into(), source },
+            io::ErrorKind::InvalidData => {
+                TemplateError::Refused { plugin: plugin.name.into(), prefix: prefix.into(), reason: source.to_string() }
+            }
+            _ => TemplateError::Cluster { plugin: plugin.name.into(), prefix: prefix.into(), source },
         };
         if !self.ecs {
             cluster
@@ -123,7 +146,7 @@ impl Templates {
                 .map_err(failed)?;
             self.ecs = true;
         }
-        let installed = install(cluster, &plugin.sha256, prefix, name, &template).map_err(failed)?;
+        let installed = install(cluster, plugin.sha256, prefix, name, &template).map_err(failed)?;
         self.done.insert(key);
         Ok(Some(installed))
     }

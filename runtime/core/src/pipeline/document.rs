@@ -11,21 +11,29 @@ const MAX_ID_BYTES: usize = 512;
 /// The document id: the format's natural id when it has one, otherwise a hash of the
 /// input's identity (an object's bucket, key and version; a record's stream and id) and the
 /// record's number in it. Reprocessing the same input therefore yields the same ids, and
-/// `create` turns a retry into a no-op.
+/// `create` turns a retry into a no-op. A CloudWatch Logs event has an id of its own, which
+/// is used instead: a hash of its log group, stream and id, and the line's place in it.
 pub fn document_id(source: &SourceRef, record_number: u64, natural_id: Option<&str>) -> String {
-    let natural_id = natural_id.filter(|id| !id.is_empty());
-    if let Some(id) = natural_id.filter(|id| id.len() <= MAX_ID_BYTES) {
-        return id.to_owned();
+    if let SourceRef::LogEvents(events) = source {
+        let (id, line) = events.event_of(record_number);
+        return hashed([&events.log_group, &events.log_stream, id], &line.to_be_bytes());
     }
+    let natural_id = natural_id.filter(|id| !id.is_empty());
+    match natural_id {
+        Some(id) if id.len() <= MAX_ID_BYTES => id.to_owned(),
+        Some(id) => hashed(source.identity(), id.as_bytes()),
+        None => hashed(source.identity(), &record_number.to_be_bytes()),
+    }
+}
+
+/// A 22-character id from the parts of an identity and what tells a record in it apart.
+fn hashed(identity: [&str; 3], record: &[u8]) -> String {
     let mut h = Sha256::new();
-    for part in source.identity() {
+    for part in identity {
         h.update(part.as_bytes());
         h.update([0]);
     }
-    match natural_id {
-        Some(id) => h.update(id.as_bytes()),
-        None => h.update(record_number.to_be_bytes()),
-    }
+    h.update(record);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h.finalize()[..16])
 }
 
@@ -60,7 +68,7 @@ impl<'p> DailyIndex<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{ObjectRef, RecordRef};
+    use crate::source::{LogEventsRef, ObjectRef, RecordRef};
 
     fn obj(key: &str, version: Option<&str>) -> SourceRef {
         ObjectRef { bucket: "b".into(), key: key.into(), version_id: version.map(Into::into) }.into()
@@ -81,6 +89,24 @@ mod tests {
         // A stream record hashes as the object it used to pose as: ids did not change.
         let record = SourceRef::Record(RecordRef { stream: "b".into(), id: "k".into() });
         assert_eq!(document_id(&record, 1, None), a);
+    }
+
+    #[test]
+    fn log_events_are_named_by_their_own_ids() {
+        let events = [("e1", "one"), ("e2", "two\nlines\n"), ("e3", "")];
+        let (batch, input) = LogEventsRef::new("/aws/lambda/app", "2025/03/02/[$LATEST]abc", events);
+        assert_eq!(input, b"one\ntwo\nlines\n\n");
+        let lines: Vec<_> = (1..=4).map(|n| batch.event_of(n)).collect();
+        assert_eq!(lines, [("e1", 0), ("e2", 0), ("e2", 1), ("e3", 0)]);
+        assert_eq!(batch.first_lines().collect::<Vec<_>>(), [1, 2, 4]);
+        let source = SourceRef::LogEvents(batch);
+        // The same event in another batch, at another line, keeps its id.
+        let (again, _) = LogEventsRef::new("/aws/lambda/app", "2025/03/02/[$LATEST]abc", [("e2", "two\nlines\n")]);
+        let again = SourceRef::LogEvents(again);
+        assert_eq!(document_id(&source, 2, None), document_id(&again, 1, Some("natural")));
+        assert_eq!(document_id(&source, 3, None), document_id(&again, 2, None));
+        assert_ne!(document_id(&source, 2, None), document_id(&source, 3, None));
+        assert_eq!(source.identity(), ["/aws/lambda/app", "2025/03/02/[$LATEST]abc", "e1"]);
     }
 
     #[test]

@@ -107,13 +107,57 @@ pub fn ingest(
     sink: &mut dyn Sink,
     dead_letters: &mut dyn DeadLetters,
 ) -> Result<Counts, Failed> {
-    let mut counts = Counts { objects: 1, ..Counts::default() };
     let origin = Origin { source: job.source, plugin: &plugin.info.name, plugin_sha256: &plugin.sha256 };
+    one_input(origin, sink, dead_letters, |sink, dead_letters, counts| {
+        run(plugin, job, origin, input, sink, dead_letters, counts)
+    })
+}
+
+/// A document the host made itself, with no plugin (a CloudWatch Logs message kept as it is).
+pub struct Made {
+    pub index: String,
+    pub id: String,
+    pub record_number: u64,
+    pub offset: u64,
+    pub source: Vec<u8>,
+}
+
+/// One input of `bytes` whose documents the host made itself: into `sink` between the same
+/// beginning and end as a plugin's, so that what the sink refuses is dead-lettered under it.
+pub fn deliver(
+    origin: Origin,
+    bytes: u64,
+    documents: impl IntoIterator<Item = Made>,
+    sink: &mut dyn Sink,
+    dead_letters: &mut dyn DeadLetters,
+) -> Result<Counts, Failed> {
+    one_input(origin, sink, dead_letters, |sink, dead_letters, counts| {
+        counts.bytes = bytes;
+        for made in documents {
+            let Made { index, id, record_number, offset, source } = &made;
+            sink.document(
+                &Document { index, id, record_number: *record_number, offset: *offset, source },
+                dead_letters,
+            )?;
+            counts.documents += 1;
+        }
+        Ok(())
+    })
+}
+
+/// Does `work` on one input between the sink's and the dead letters' `begin` and `end`.
+fn one_input(
+    origin: Origin,
+    sink: &mut dyn Sink,
+    dead_letters: &mut dyn DeadLetters,
+    work: impl FnOnce(&mut dyn Sink, &mut dyn DeadLetters, &mut Counts) -> Result<(), IngestError>,
+) -> Result<Counts, Failed> {
+    let mut counts = Counts { objects: 1, ..Counts::default() };
     let result = sink
         .begin(origin)
         .and_then(|()| dead_letters.begin(origin))
         .map_err(IngestError::from)
-        .and_then(|()| run(plugin, job, origin, input, sink, dead_letters, &mut counts));
+        .and_then(|()| work(sink, dead_letters, &mut counts));
     // Whatever happened, what was written so far is made durable.
     let ended = sink.end(dead_letters).and_then(|()| dead_letters.end()).map_err(IngestError::from);
     match result.and(ended) {

@@ -27,7 +27,7 @@ pub struct PluginSource {
     pub precompiled_key: Option<String>,
 }
 
-/// Which objects one plugin parses, and how.
+/// Which inputs one plugin parses, and how.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
@@ -37,7 +37,10 @@ pub struct Route {
     pub key_glob: Option<String>,
     /// A glob on the name of the Firehose delivery streams it transforms, instead of objects.
     pub delivery_stream: Option<String>,
-    pub plugin: String,
+    /// A glob on the name of the CloudWatch Logs log groups whose events it parses.
+    pub log_group_glob: Option<String>,
+    /// The plugin; only a log group's route may name none (its messages are kept as they are).
+    pub plugin: Option<String>,
     /// The index prefix; the plugin's own when absent.
     pub index_prefix: Option<String>,
     #[serde(default)]
@@ -68,17 +71,25 @@ impl RoutingConfig {
             return Err(RoutingError::Invalid(format!("version {} is not supported (1 is)", config.version)));
         }
         for route in &config.routes {
-            if route.key_glob.is_some() == route.delivery_stream.is_some() {
+            let to = route.plugin.as_deref().unwrap_or("no plugin");
+            let targets = [&route.key_glob, &route.delivery_stream, &route.log_group_glob];
+            if targets.iter().filter(|t| t.is_some()).count() != 1 {
                 return Err(RoutingError::Invalid(format!(
-                    "a route to `{}` needs exactly one of `key_glob` and `delivery_stream`",
-                    route.plugin
+                    "a route to `{to}` needs exactly one of `key_glob`, `delivery_stream` and `log_group_glob`"
                 )));
             }
-            if !config.plugins.contains_key(&route.plugin) {
-                return Err(RoutingError::Invalid(format!(
-                    "a route names plugin `{}`, which `plugins` does not list",
-                    route.plugin
-                )));
+            match &route.plugin {
+                None if route.log_group_glob.is_none() => {
+                    return Err(RoutingError::Invalid(
+                        "a route without a `plugin` must match log groups (`log_group_glob`)".into(),
+                    ));
+                }
+                Some(plugin) if !config.plugins.contains_key(plugin) => {
+                    return Err(RoutingError::Invalid(format!(
+                        "a route names plugin `{plugin}`, which `plugins` does not list"
+                    )));
+                }
+                _ => {}
             }
         }
         for (name, source) in &config.plugins {
@@ -111,6 +122,11 @@ mod tests {
         let stream =
             br#"{"version":1,"plugins":{"a":{"path":"a.wasm"}},"routes":[{"delivery_stream":"kelk-*","plugin":"a"}]}"#;
         assert_eq!(RoutingConfig::from_json(stream).unwrap().routes[0].delivery_stream.as_deref(), Some("kelk-*"));
+        let groups = br#"{"version":1,"plugins":{"a":{"path":"a.wasm"}},"routes":[
+            {"log_group_glob":"/aws/vpc/*","plugin":"a"},{"log_group_glob":"/aws/lambda/*"}]}"#;
+        let groups = RoutingConfig::from_json(groups).unwrap();
+        assert_eq!(groups.routes[1].log_group_glob.as_deref(), Some("/aws/lambda/*"));
+        assert_eq!(groups.routes[1].plugin, None);
         for (bad, says) in [
             (&br#"{"version":2,"plugins":{},"routes":[]}"#[..], "version 2"),
             (br#"{"version":1,"plugins":{},"routes":[{"key_glob":"*","plugin":"x"}]}"#, "plugin `x`"),
@@ -118,6 +134,11 @@ mod tests {
             (br#"{"version":1,"plugins":{},"routes":[],"extra":1}"#, "unknown field"),
             (br#"not json"#, "not valid"),
             (br#"{"version":1,"plugins":{"a":{"path":"p"}},"routes":[{"plugin":"a"}]}"#, "exactly one of `key_glob`"),
+            (br#"{"version":1,"plugins":{},"routes":[{"key_glob":"*"}]}"#, "without a `plugin`"),
+            (
+                br#"{"version":1,"plugins":{"a":{"path":"p"}},"routes":[{"key_glob":"*","log_group_glob":"g","plugin":"a"}]}"#,
+                "exactly one of `key_glob`",
+            ),
             (
                 br#"{"version":1,"plugins":{"a":{"path":"p"}},"routes":[{"key_glob":"*","delivery_stream":"s","plugin":"a"}]}"#,
                 "exactly one of `key_glob`",

@@ -12,12 +12,14 @@ use std::sync::Arc;
 enum Target {
     Objects { bucket: String, key: GlobMatcher },
     Stream(GlobMatcher),
+    LogGroup(GlobMatcher),
 }
 
 /// A route made ready: its glob compiled, its plugin loaded.
 struct ReadyRoute {
     target: Target,
-    plugin: String,
+    /// None only for a log group's route.
+    plugin: Option<String>,
     index_prefix: Option<String>,
     options: Vec<(String, String)>,
 }
@@ -27,6 +29,14 @@ pub struct Routed<'r> {
     pub plugin: &'r Plugin,
     pub index_prefix: Option<&'r str>,
     pub options: &'r [(String, String)],
+}
+
+/// What a log group's route says about its events.
+pub enum LogGroupRoute<'r> {
+    /// Each event's message is a line for a plugin.
+    Parsed(Routed<'r>),
+    /// The messages are kept as they are (no route names the group, or its route no plugin).
+    Kept { index_prefix: Option<&'r str> },
 }
 
 /// The plugin a Firehose stream gets when no route names it.
@@ -77,10 +87,11 @@ impl Router {
             .routes
             .into_iter()
             .map(|r| {
-                let target = match (&r.key_glob, &r.delivery_stream) {
-                    (Some(key), _) => Target::Objects { bucket: r.bucket, key: glob(key)? },
-                    (None, Some(stream)) => Target::Stream(glob(stream)?),
-                    (None, None) => unreachable!("checked by RoutingConfig::from_json"),
+                let target = match (&r.key_glob, &r.delivery_stream, &r.log_group_glob) {
+                    (Some(key), _, _) => Target::Objects { bucket: r.bucket, key: glob(key)? },
+                    (None, Some(stream), _) => Target::Stream(glob(stream)?),
+                    (None, None, Some(group)) => Target::LogGroup(glob(group)?),
+                    (None, None, None) => unreachable!("checked by RoutingConfig::from_json"),
                 };
                 Ok(ReadyRoute {
                     target,
@@ -98,14 +109,14 @@ impl Router {
         let route = self.routes.iter().find(|r| {
             matches!(&r.target, Target::Objects { bucket, key } if *bucket == object.bucket && key.is_match(&object.key))
         })?;
-        Some(self.routed(route))
+        self.routed(route)
     }
 
     /// The plugin transforming a Firehose delivery stream's batches: the first route naming
     /// the stream, else the plugin named [`DEFAULT_STREAM_PLUGIN`].
     pub fn route_stream(&self, stream: &str) -> Option<Routed<'_>> {
         match self.routes.iter().find(|r| matches!(&r.target, Target::Stream(glob) if glob.is_match(stream))) {
-            Some(route) => Some(self.routed(route)),
+            Some(route) => self.routed(route),
             None => self.plugins.get(DEFAULT_STREAM_PLUGIN).map(|plugin| Routed {
                 plugin,
                 index_prefix: None,
@@ -114,12 +125,25 @@ impl Router {
         }
     }
 
-    fn routed<'r>(&'r self, route: &'r ReadyRoute) -> Routed<'r> {
-        Routed {
-            plugin: &self.plugins[&route.plugin],
+    /// How a CloudWatch Logs log group's events are read: the first route matching its name,
+    /// else kept as they are.
+    pub fn route_log_group(&self, log_group: &str) -> LogGroupRoute<'_> {
+        match self.routes.iter().find(|r| matches!(&r.target, Target::LogGroup(glob) if glob.is_match(log_group))) {
+            Some(route) => match self.routed(route) {
+                Some(routed) => LogGroupRoute::Parsed(routed),
+                None => LogGroupRoute::Kept { index_prefix: route.index_prefix.as_deref() },
+            },
+            None => LogGroupRoute::Kept { index_prefix: None },
+        }
+    }
+
+    /// The route's plugin and settings; none for a route without a plugin.
+    fn routed<'r>(&'r self, route: &'r ReadyRoute) -> Option<Routed<'r>> {
+        Some(Routed {
+            plugin: &self.plugins[route.plugin.as_ref()?],
             index_prefix: route.index_prefix.as_deref(),
             options: &route.options,
-        }
+        })
     }
 
     /// Each plugin with each index prefix it writes to: its own, and any a route gives it.
@@ -127,8 +151,8 @@ impl Router {
         let mut destinations: Vec<(&Plugin, &str)> =
             self.plugins.values().map(|p| (p.as_ref(), p.info.index_prefix.as_str())).collect();
         for route in &self.routes {
-            if let Some(prefix) = &route.index_prefix {
-                destinations.push((&self.plugins[&route.plugin], prefix));
+            if let (Some(plugin), Some(prefix)) = (&route.plugin, &route.index_prefix) {
+                destinations.push((&self.plugins[plugin], prefix));
             }
         }
         destinations.sort_by(|a, b| (&a.0.info.name, a.1).cmp(&(&b.0.info.name, b.1)));

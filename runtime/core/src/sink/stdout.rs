@@ -37,6 +37,7 @@ impl DeadLetters for Stderr {
         let name = match letter.origin.source {
             crate::source::SourceRef::Object(o) => o.key.as_str(),
             crate::source::SourceRef::Record(r) => r.id.as_str(),
+            crate::source::SourceRef::LogEvents(l) => l.log_stream.as_str(),
         };
         eprintln!(
             "{name}:{}: {} [{}]",
