@@ -403,6 +403,12 @@ run "cloudwatch_logs" {
     condition     = keys(module.host.notifications) == ["alb", "cloudfront", "cloudtrail"]
     error_message = "Subscribing log groups changed the S3 notifications."
   }
+  assert {
+    condition = module.host.failed_invocations == module.host.dead_letter_queue_arn && contains([
+      for s in jsondecode(module.host.role_policy).Statement : s.Resource if s.Action == "sqs:SendMessage"
+    ], module.host.dead_letter_queue_arn)
+    error_message = "A CloudWatch Logs batch that fails every retry is not kept in the dead-letter queue the host may send to."
+  }
 }
 
 run "everything_on" {

@@ -754,3 +754,126 @@ fn the_new_formats_arrive_mapped_by_their_plugins_and_once() {
     assert_eq!(field_type(&cluster, "logs-aws.s3access-default-*", "event.duration"), "long");
     assert_eq!(field_type(&cluster, "logs-aws.route53_resolver_logs-default-*", "dns.question.name"), "keyword");
 }
+
+/// A CloudWatch Logs subscription's event of `log_group`'s events, as (id, message).
+fn awslogs(log_group: &str, message_type: &str, events: &[(&str, &str)]) -> Value {
+    let events: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (id, message))| json!({ "id": id, "timestamp": 1714557600000i64 + i as i64, "message": message }))
+        .collect();
+    let batch = json!({
+        "messageType": message_type, "owner": "123456789012", "logGroup": log_group,
+        "logStream": "2024/05/01/[$LATEST]0123456789abcdef", "subscriptionFilters": ["kelk-host"],
+        "logEvents": events,
+    });
+    json!({ "awslogs": { "data": base64::engine::general_purpose::STANDARD.encode(gzip(batch.to_string().as_bytes())) } })
+}
+
+#[test]
+fn cloudwatch_logs_events_are_parsed_by_their_route_or_kept_and_indexed_once() {
+    let (s3, cluster) = (s3(), cluster());
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let (plugins_bucket, dead) = (format!("cw-plugins-{run}"), format!("cw-dead-{run}"));
+    for b in [&plugins_bucket, &dead] {
+        bucket(b);
+    }
+    let wasm = std::fs::read(plugin_wasm("kelk-parser-vpcflow")).unwrap();
+    let sha = sha256(&wasm);
+    put(&s3, &plugins_bucket, "plugins/vpcflow.wasm", wasm);
+    // Index prefixes of this test's own: other tests index VPC Flow documents at the same time.
+    let (flows, lambda, kept) =
+        ("logs-aws.vpcflow-cwtest-default", "logs-lambda.cwtest-default", "logs-aws.cloudwatch_logs-default");
+    let routes = json!({ "version": 1,
+        "plugins": { "vpcflow": { "key": "plugins/vpcflow.wasm", "sha256": sha } },
+        "routes": [
+            { "log_group_glob": "/aws/vpc/*", "plugin": "vpcflow", "index_prefix": flows },
+            { "log_group_glob": "/aws/lambda/*", "index_prefix": lambda },
+        ] });
+    put(&s3, &plugins_bucket, "routing.json", routes.to_string().into_bytes());
+    for prefix in [flows, lambda, kept] {
+        cluster.request(Method::Delete, &format!("/{prefix}-*"), None).unwrap();
+    }
+    let (routing, dead_letters_uri) =
+        (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
+    let host = Emulator::start("cloudwatch-logs", &s3_settings(&routing, &dead_letters_uri));
+
+    let flow_events = awslogs(
+        "/aws/vpc/flow-logs",
+        "DATA_MESSAGE",
+        &[
+            (
+                "37000000000000000000000000000000000000000000000000000001",
+                "2 123456789012 eni-0a1b2c3d 10.0.1.5 203.0.113.12 443 49152 6 10 4000 1714557600 1714557660 ACCEPT OK",
+            ),
+            (
+                "37000000000000000000000000000000000000000000000000000002",
+                "2 123456789012 eni-0a1b2c3d 2001:db8::1 2001:db8::2 - - - - - 1714557600 1714557660 - NODATA",
+            ),
+            ("37000000000000000000000000000000000000000000000000000003", "this is not a flow record"),
+        ],
+    );
+    let lambda_events = awslogs(
+        "/aws/lambda/orders",
+        "DATA_MESSAGE",
+        &[
+            (
+                "37000000000000000000000000000000000000000000000000000011",
+                "START RequestId: 8f5ed4d5 Version: $LATEST\n",
+            ),
+            (
+                "37000000000000000000000000000000000000000000000000000012",
+                r#"{"level":"INFO","message":"order placed","order":{"id":42}}"#,
+            ),
+            ("37000000000000000000000000000000000000000000000000000013", "END RequestId: 8f5ed4d5\n"),
+        ],
+    );
+    let app_events = awslogs(
+        "/app/payments",
+        "DATA_MESSAGE",
+        &[("37000000000000000000000000000000000000000000000000000021", "payment accepted\n  by the fraud check")],
+    );
+    let control =
+        awslogs("", "CONTROL_MESSAGE", &[("", "CWL CONTROL MESSAGE: Checking health of destination Lambda function.")]);
+    for round in 0..2 {
+        let answer = host.invoke(&flow_events).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+        assert_eq!(answer["counts"]["documents"], 2, "{answer}");
+        assert_eq!(answer["counts"]["rejected"], 1, "{answer}");
+        assert_eq!(host.invoke(&lambda_events).unwrap()["counts"]["documents"], 3);
+        assert_eq!(host.invoke(&app_events).unwrap()["counts"]["documents"], 1);
+        assert_eq!(host.invoke(&control).unwrap()["control_message"], true);
+        for (prefix, documents) in [(flows, 2), (lambda, 3), (kept, 1)] {
+            assert_eq!(index_count(&cluster, &format!("{prefix}-*")), documents, "{prefix}, round {round}");
+        }
+        let letters = dead_letters(&s3, &uri(&dead, "dead-letters/"));
+        assert_eq!(letters.len(), 1, "round {round}: {letters:?}");
+        assert_eq!(letters[0]["excerpt"], "this is not a flow record");
+        assert_eq!(letters[0]["object"]["log_group"], "/aws/vpc/flow-logs");
+    }
+    assert_eq!(field_type(&cluster, &format!("{flows}-*"), "source.ip"), "ip");
+    assert_eq!(field_type(&cluster, &format!("{lambda}-*"), "message"), "text");
+    assert_eq!(field_type(&cluster, &format!("{lambda}-*"), "json"), "flat_object");
+    assert_eq!(field_type(&cluster, &format!("{kept}-*"), "aws.cloudwatch.log_group"), "keyword");
+    let search = |prefix: &str, query: Value| {
+        let body = json!({ "query": query }).to_string();
+        let found =
+            cluster.request(Method::Post, &format!("/{prefix}-*/_search"), Some(body.as_bytes())).unwrap().unwrap();
+        found["hits"]["hits"].as_array().unwrap().iter().map(|h| h["_source"].clone()).collect::<Vec<_>>()
+    };
+    let parsed = search(lambda, json!({ "term": { "json.level": "INFO" } }));
+    assert_eq!(parsed.len(), 1, "the JSON message's fields are searchable");
+    assert_eq!(parsed[0]["@timestamp"], "2024-05-01T10:00:00.001Z", "the event's own time");
+    let start = search(lambda, json!({ "match_phrase": { "message": "START RequestId" } }));
+    assert_eq!(
+        start[0]["message"], "START RequestId: 8f5ed4d5 Version: $LATEST",
+        "the line break that ends it is not kept"
+    );
+    let app = search(kept, json!({ "match_all": {} }));
+    assert_eq!(
+        app[0]["message"], "payment accepted\n  by the fraud check",
+        "a message of several lines is one document"
+    );
+    assert_eq!(app[0]["aws"]["cloudwatch"]["event_id"], "37000000000000000000000000000000000000000000000000000021");
+    let nodata = search(flows, json!({ "term": { "aws.vpcflow.log_status": "NODATA" } }));
+    assert_eq!(nodata[0]["source"]["ip"], "2001:db8::1");
+}

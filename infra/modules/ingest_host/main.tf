@@ -118,6 +118,13 @@ locals {
           Resource = aws_sqs_queue.objects.arn
         },
         {
+          # Asynchronous invocations (CloudWatch Logs) that failed every retry, payload and all.
+          Sid      = "FailedInvocations"
+          Effect   = "Allow"
+          Action   = "sqs:SendMessage"
+          Resource = aws_sqs_queue.dead_letters.arn
+        },
+        {
           Sid      = "OwnLogs"
           Effect   = "Allow"
           Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -194,6 +201,19 @@ resource "aws_cloudwatch_log_subscription_filter" "log_groups" {
   filter_pattern  = ""
   destination_arn = aws_lambda_function.host.arn
   depends_on      = [aws_lambda_permission.log_groups]
+}
+
+# CloudWatch Logs invokes the host asynchronously; Lambda retries a failed batch twice, then
+# sends it, payload and all, to the dead-letter queue (and its depth alarm) instead of dropping it.
+resource "aws_lambda_function_event_invoke_config" "host" {
+  function_name                = aws_lambda_function.host.function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.dead_letters.arn
+    }
+  }
 }
 
 resource "aws_lambda_event_source_mapping" "objects" {

@@ -24,7 +24,7 @@ output "queue_arn" {
 }
 
 output "dead_letter_queue_arn" {
-  description = "The queue of objects that failed repeatedly."
+  description = "The queue of objects, and of asynchronous invocations (CloudWatch Logs batches), that failed repeatedly."
   value       = aws_sqs_queue.dead_letters.arn
 }
 
@@ -60,4 +60,9 @@ output "log_group_subscriptions" {
     permission_source = aws_lambda_permission.log_groups[g].source_arn
     principal         = aws_lambda_permission.log_groups[g].principal
   } }
+}
+
+output "failed_invocations" {
+  description = "Where an asynchronous invocation goes after its retries fail."
+  value       = one(aws_lambda_function_event_invoke_config.host.destination_config[0].on_failure[*].destination)
 }

@@ -4,15 +4,17 @@
 
 use crate::config::{Config, RoutingSource};
 use crate::metrics::Tally;
+use crate::sources::cloudwatch_logs;
 use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::dead_letters::S3DeadLetters;
 use kelk_runtime::aws::plugin_store::{PluginStore, Refreshed};
 use kelk_runtime::aws::s3::S3;
 use kelk_runtime::opensearch::templates::{Installed, Templates};
 use kelk_runtime::opensearch::{BulkSink, Cluster, setup};
-use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Stop};
-use kelk_runtime::routing::{Router, RoutingError};
+use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Job, Made, Stop};
+use kelk_runtime::routing::{LogGroupRoute, Router, RoutingError};
 use kelk_runtime::sandbox::Sandbox;
+use kelk_runtime::sink::{Origin, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
 use std::time::{Duration, Instant};
 
@@ -137,33 +139,73 @@ impl<'f> Invocation<'f> {
     /// letters; the counts go into the tally.
     pub fn object(&mut self, object: &ObjectRef) -> Result<Counts, Failed> {
         let source = SourceRef::Object(object.clone());
-        let result = self.ingest(&source, object);
-        let counts = match &result {
-            Ok(counts) => counts,
+        self.tallied(&source, |function, deadline| {
+            let routed = function.routes.router().and_then(|r| r.route(object));
+            let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(deadline) };
+            let open = || function.s3.open(object);
+            pipeline::ingest_routed(routed, &source, open, stop, &mut function.sink, &mut function.dead_letters)
+        })
+    }
+
+    /// A batch of CloudWatch Logs events of `log_group`: through the plugin its route names,
+    /// each message a line of `input`, or, with none, as the documents `keep` makes of them
+    /// under the index prefix it is given. The counts go into the tally.
+    pub fn log_events(
+        &mut self,
+        log_group: &str,
+        source: &SourceRef,
+        input: &[u8],
+        keep: impl FnOnce(&str) -> Vec<Made>,
+    ) -> Result<Counts, Failed> {
+        self.tallied(source, |function, deadline| {
+            let router = function.routes.router().ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
+            match router.route_log_group(log_group) {
+                LogGroupRoute::Parsed(routed) => {
+                    let stop = Stop { max_bytes: None, deadline: Some(deadline) };
+                    let job = Job { source, options: routed.options, index_prefix: routed.index_prefix, stop };
+                    pipeline::ingest(routed.plugin, &job, input, &mut function.sink, &mut function.dead_letters)
+                }
+                LogGroupRoute::Kept { index_prefix } => {
+                    let prefix = index_prefix.unwrap_or(cloudwatch_logs::KEPT_PREFIX);
+                    let author = cloudwatch_logs::kept_author();
+                    let installed = function.templates.install(function.sink.cluster(), author, prefix);
+                    match installed.map_err(|e| IngestError::Sink(SinkError::Retryable(format!("{source}: {e}"))))? {
+                        Some(Installed::Put(name)) => tracing::info!(template = name, "index template put"),
+                        Some(Installed::Present(_) | Installed::Superseded { .. }) | None => {}
+                    }
+                    let origin = Origin { source, plugin: author.name, plugin_sha256: author.sha256 };
+                    let (sink, dead_letters) = (&mut function.sink, &mut function.dead_letters);
+                    pipeline::deliver(origin, input.len() as u64, keep(prefix), sink, dead_letters)
+                }
+            }
+        })
+    }
+
+    /// Does one input's work unless the deadline has passed, logs how it ended, and adds its
+    /// counts to the tally.
+    fn tallied(
+        &mut self,
+        source: &SourceRef,
+        work: impl FnOnce(&mut Function, Instant) -> Result<Counts, Failed>,
+    ) -> Result<Counts, Failed> {
+        let result = match Instant::now() < self.deadline {
+            true => work(self.function, self.deadline),
+            false => Err(IngestError::Deadline { input: source.clone(), bytes: 0 }.into()),
+        };
+        match &result {
+            Ok(counts) => {
+                tracing::info!(input = %source, documents = counts.documents, rejected = counts.rejected, skipped = counts.skipped, bytes = counts.bytes, "input done");
+                self.tally.counts.add(counts);
+            }
             Err(failed) => {
                 if matches!(*failed.error, IngestError::Plugin(_) | IngestError::Contract { .. }) {
                     self.tally.plugin_errors += 1;
                 }
-                tracing::error!(object = %object, error = %failed.error, "object failed");
-                &failed.counts
+                tracing::error!(input = %source, error = %failed.error, "input failed");
+                self.tally.counts.add(&failed.counts);
             }
-        };
-        self.tally.counts.add(counts);
-        result
-    }
-
-    fn ingest(&mut self, source: &SourceRef, object: &ObjectRef) -> Result<Counts, Failed> {
-        if Instant::now() >= self.deadline {
-            return Err(IngestError::Deadline { input: source.clone(), bytes: 0 }.into());
         }
-        let function = &mut *self.function;
-        let routed = function.routes.router().and_then(|r| r.route(object));
-        let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(self.deadline) };
-        let open = || function.s3.open(object);
-        let counts =
-            pipeline::ingest_routed(routed, source, open, stop, &mut function.sink, &mut function.dead_letters)?;
-        tracing::info!(object = %object, documents = counts.documents, rejected = counts.rejected, skipped = counts.skipped, bytes = counts.bytes, "object done");
-        Ok(counts)
+        result
     }
 
     /// The OpenSearch cluster.

@@ -2,6 +2,7 @@
 //! answered as its service expects, in a file of its own. Adding a source is a file here and a
 //! line in [`SOURCES`]. An event no source accepts is an error that says what was received.
 
+pub mod cloudwatch_logs;
 mod eventbridge;
 pub mod firehose;
 mod s3;
@@ -32,13 +33,19 @@ pub trait EventSource: Sync {
 }
 
 /// Every source, in the order they are tried.
-pub const SOURCES: &[&dyn EventSource] =
-    &[&setup::Setup, &firehose::Firehose, &eventbridge::ObjectCreated, &sqs::Sqs, &s3::Notifications];
+pub const SOURCES: &[&dyn EventSource] = &[
+    &setup::Setup,
+    &firehose::Firehose,
+    &cloudwatch_logs::Subscription,
+    &eventbridge::ObjectCreated,
+    &sqs::Sqs,
+    &s3::Notifications,
+];
 
 /// An event of no shape the host handles.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unrecognised event (top-level keys: {keys}): expected S3 notifications, SQS messages of them, EventBridge Object Created, or a Firehose batch"
+    "unrecognised event (top-level keys: {keys}): expected S3 notifications, SQS messages of them, EventBridge Object Created, a Firehose batch or a CloudWatch Logs subscription's"
 )]
 pub struct UnknownEvent {
     pub keys: String,
