@@ -85,7 +85,7 @@ fn bench<P: Parser>(name: &str, package: &str, mut log: Log, sandbox: &Sandbox) 
         docs + session.finish().unwrap().documents.len() as u64
     }));
 
-    let source = SourceRef::Object(ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None });
+    let source = SourceRef::Object(ObjectRef { bucket: "b".into(), key: "k".into(), ..ObjectRef::default() });
     let job = Job { source: &source, options: &[], index_prefix: None, stop: Default::default() };
     let pipeline =
         rate(best(runs, || pipeline::ingest(&plugin, &job, &corpus[..], &mut Null, &mut Null).unwrap().documents));

@@ -130,7 +130,7 @@ pub fn parse_file(package: &str, path: &Path) -> (Counts, Collect) {
 
 /// An object reference for tests.
 pub fn object(key: &str) -> ObjectRef {
-    ObjectRef { bucket: "test-bucket".into(), key: key.into(), version_id: None }
+    ObjectRef { bucket: "test-bucket".into(), key: key.into(), ..ObjectRef::default() }
 }
 
 /// A file's bytes, gunzipped when it is gzip.

@@ -152,7 +152,16 @@ impl Drop for Emulator {
     }
 }
 
+/// The ETag S3 would put in an event for the object now under `key`, without its quotes
+/// (any, for an object that is not there).
+fn etag(bucket: &str, key: &str) -> String {
+    let etag = s3().etag(&uri(bucket, key)).ok().flatten();
+    etag.map_or_else(|| "d41d8cd98f00b204e9800998ecf8427e".into(), |e| e.trim_matches('"').to_owned())
+}
+
+/// An S3 notification's record of the object now under a key (encoded as S3 encodes it).
 fn s3_record(bucket: &str, encoded_key: &str) -> Value {
+    let key = percent_encoding::percent_decode_str(&encoded_key.replace('+', " ")).decode_utf8().unwrap().into_owned();
     json!({
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
         "eventTime": "2025-03-02T10:00:00.000Z", "eventName": "ObjectCreated:Put",
@@ -162,7 +171,7 @@ fn s3_record(bucket: &str, encoded_key: &str) -> Value {
         "s3": {
             "s3SchemaVersion": "1.0", "configurationId": "kelk",
             "bucket": { "name": bucket, "ownerIdentity": { "principalId": "A3NL1KOZZKExample" }, "arn": format!("arn:aws:s3:::{bucket}") },
-            "object": { "key": encoded_key, "size": 1024, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E5" },
+            "object": { "key": encoded_key, "size": 1024, "eTag": etag(bucket, &key), "sequencer": "0055AED6DCD90281E5" },
         }
     })
 }
@@ -176,13 +185,14 @@ fn sqs_message(id: &str, body: &str) -> Value {
     })
 }
 
+/// An EventBridge "Object Created" event of the object now under `key`.
 fn eventbridge(bucket: &str, key: &str) -> Value {
     json!({
         "version": "0", "id": "17793124-05d4-b198-2fde-7ededc63b103", "detail-type": "Object Created",
         "source": "aws.s3", "account": "123456789012", "time": "2025-03-02T10:00:00Z", "region": "us-east-1",
         "resources": [format!("arn:aws:s3:::{bucket}")],
         "detail": { "version": "0", "bucket": { "name": bucket },
-                    "object": { "key": key, "size": 5, "etag": "b1946ac92492d2347c6235b4d2611184", "sequencer": "00617F08299329D189" },
+                    "object": { "key": key, "size": 5, "etag": etag(bucket, key), "sequencer": "00617F08299329D189" },
                     "request-id": "N4N7GDK58NMKJ12R", "requester": "123456789012", "reason": "PutObject" }
     })
 }
@@ -192,8 +202,8 @@ fn dead_letters(s3: &S3, prefix: &S3Uri) -> Vec<Value> {
     s3.list(prefix)
         .unwrap()
         .iter()
-        .flat_map(|(key, _)| {
-            let bytes = s3.get(&uri(&prefix.bucket, key)).unwrap().bytes;
+        .flat_map(|listed| {
+            let bytes = s3.get(&uri(&prefix.bucket, &listed.key)).unwrap().bytes;
             String::from_utf8(bytes).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>()
         })
         .collect()
@@ -497,7 +507,8 @@ fn a_warm_retry_of_a_failed_object_writes_its_dead_letters_once() {
     bucket("warm-dead");
     let s3 = s3();
     let mut store = S3DeadLetters::new(s3.clone(), uri("warm-dead", "dead-letters/"));
-    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "failed.log".into(), version_id: None });
+    let source =
+        SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "failed.log".into(), ..ObjectRef::default() });
     let origin = Origin { source: &source, plugin: "alb", plugin_sha256: "0" };
     let letters = |store: &mut S3DeadLetters| {
         store.begin(origin).unwrap();
@@ -876,4 +887,55 @@ fn cloudwatch_logs_events_are_parsed_by_their_route_or_kept_and_indexed_once() {
     assert_eq!(app[0]["aws"]["cloudwatch"]["event_id"], "37000000000000000000000000000000000000000000000000000021");
     let nodata = search(flows, json!({ "term": { "aws.vpcflow.log_status": "NODATA" } }));
     assert_eq!(nodata[0]["source"]["ip"], "2001:db8::1");
+}
+
+/// New content under an old key, in a bucket without versions, is new documents and new dead
+/// letters, even where its lines are the old ones; the event of the replaced content, late or
+/// again, reads nothing and fails nothing.
+#[test]
+fn new_content_under_an_old_key_is_indexed_and_a_stale_event_reads_nothing() {
+    let (s3, cluster) = (s3(), cluster());
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let (plugins_bucket, logs, dead) =
+        (format!("rewrite-plugins-{run}"), format!("rewrite-logs-{run}"), format!("rewrite-dead-{run}"));
+    for b in [&plugins_bucket, &logs, &dead] {
+        bucket(b);
+    }
+    let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
+    let sha = sha256(&wasm);
+    put(&s3, &plugins_bucket, "plugins/apache.wasm", wasm);
+    let prefix = format!("logs-rewrite.t{run}-default");
+    let routes = json!({ "version": 1,
+        "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha } },
+        "routes": [{ "bucket": logs, "key_glob": "app/*", "plugin": "apache", "index_prefix": prefix }] });
+    put(&s3, &plugins_bucket, "routing.json", routes.to_string().into_bytes());
+    let (routing, dead_letters_uri) =
+        (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
+    let host = Emulator::start("rewrite", &s3_settings(&routing, &dead_letters_uri));
+
+    let key = "app/access.log";
+    put(&s3, &logs, key, format!("{APACHE_LINE}\nnot an access line\n").into_bytes());
+    let first = s3_record(&logs, key);
+    let answer = host.invoke(&json!({ "Records": [first] })).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    assert_eq!((answer["counts"]["documents"].as_u64(), answer["counts"]["rejected"].as_u64()), (Some(1), Some(1)));
+    // Rewritten: the same first line, then two new ones.
+    let alice = APACHE_LINE.replace("frank", "alice");
+    put(&s3, &logs, key, format!("{APACHE_LINE}\n{alice}\nstill not an access line\n").into_bytes());
+    let second = s3_record(&logs, key);
+    assert_ne!(first["s3"]["object"]["eTag"], second["s3"]["object"]["eTag"]);
+    let answer = host.invoke(&json!({ "Records": [second] })).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    assert_eq!(answer["counts"]["documents"], 2, "{answer}");
+    assert_eq!(index_count(&cluster, &format!("{prefix}-*")), 3, "the new content's documents, the repeated line too");
+    let letters = dead_letters(&s3, &uri(&dead, "dead-letters/"));
+    let excerpts: Vec<&str> = letters.iter().map(|l| l["excerpt"].as_str().unwrap()).collect();
+    assert_eq!(excerpts.len(), 2, "{excerpts:?}");
+    assert!(excerpts.contains(&"not an access line") && excerpts.contains(&"still not an access line"), "{excerpts:?}");
+
+    // The first event again: its content is gone, and nothing is read or failed.
+    let answer = host.invoke(&json!({ "Records": [first] })).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+    assert_eq!(answer["counts"]["documents"], 0, "{answer}");
+    assert_eq!(answer["counts"]["failed_objects"], 0, "{answer}");
+    assert_eq!(index_count(&cluster, &format!("{prefix}-*")), 3);
+    assert_eq!(dead_letters(&s3, &uri(&dead, "dead-letters/")).len(), 2);
+    assert!(host.log().contains("\"SupersededObjects\":1"), "{}", host.log());
 }

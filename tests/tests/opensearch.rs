@@ -57,7 +57,8 @@ fn every_format_is_indexed_once_with_its_mappings() {
     for round in 0..2 {
         for (&(_, sample, prefix), (plugin, _)) in samples.iter().zip(&plugins) {
             let path = workspace().join("parsers").join(sample);
-            let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: sample.into(), version_id: None });
+            let source =
+                SourceRef::Object(ObjectRef { bucket: "logs".into(), key: sample.into(), ..ObjectRef::default() });
             let job = Job { source: &source, options: &[], index_prefix: Some(prefix), stop: Default::default() };
             let input = std::fs::read(&path).unwrap();
             let counts = pipeline::ingest(plugin, &job, &input[..], &mut sink, &mut letters).unwrap();
@@ -134,7 +135,8 @@ fn a_document_opensearch_refuses_is_dead_lettered_with_its_reason() {
     let apache = load(&sandbox, "kelk-parser-apache");
     let mut letters: Vec<KeptLetter> = Vec::new();
     let mut sink = BulkSink::new(cluster);
-    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "conflict.log".into(), version_id: None });
+    let source =
+        SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "conflict.log".into(), ..ObjectRef::default() });
     let job = Job { source: &source, options: &[], index_prefix: Some("kelk-conflict"), stop: Default::default() };
     let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
     let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
@@ -162,7 +164,8 @@ fn a_write_blocked_index_is_retried_then_fails_the_object_never_dead_letters() {
     let apache = load(&sandbox, "kelk-parser-apache");
     let mut letters: Vec<KeptLetter> = Vec::new();
     let mut sink = BulkSink::new(cluster);
-    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "blocked.log".into(), version_id: None });
+    let source =
+        SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "blocked.log".into(), ..ObjectRef::default() });
     let job = Job { source: &source, options: &[], index_prefix: Some("kelk-blocked"), stop: Default::default() };
     let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
     let failed = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).expect_err("nothing was indexed");

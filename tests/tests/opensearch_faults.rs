@@ -73,7 +73,7 @@ fn send(sink: &mut BulkSink, n: u64) -> Result<(), SinkError> {
 }
 
 fn send_sources(sink: &mut BulkSink, n: u64, source: &[u8]) -> Result<(), SinkError> {
-    let object = SourceRef::Object(ObjectRef { bucket: "b".into(), key: "k".into(), version_id: None });
+    let object = SourceRef::Object(ObjectRef { bucket: "b".into(), key: "k".into(), ..ObjectRef::default() });
     let mut refused: Vec<KeptLetter> = Vec::new();
     sink.begin(Origin { source: &object, plugin: "test", plugin_sha256: "0" })?;
     for i in 0..n {

@@ -25,6 +25,10 @@ pub struct ObjectRef {
     pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
+    /// The ETag (without its quotes) of the content meant, as the event or listing gave it:
+    /// in a bucket without versions, what tells new content under an old key from the old.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// One record of a stream: a Firehose record of a delivery stream.
@@ -87,15 +91,19 @@ impl LogEventsRef {
 impl ObjectRef {
     /// A local file, named by its path as given (no bucket).
     pub fn local(path: &std::path::Path) -> Self {
-        ObjectRef { bucket: String::new(), key: path.display().to_string(), version_id: None }
+        ObjectRef { bucket: String::new(), key: path.display().to_string(), ..ObjectRef::default() }
     }
 }
 
 impl SourceRef {
-    /// What identifies the input's content, in order: the parts a document id hashes.
+    /// What identifies the input's content, in order: the parts a document id hashes. An
+    /// object's content is its version where the bucket keeps versions, else its ETag: a retry
+    /// of the same content makes the same ids, new content under the same key new ones.
     pub(crate) fn identity(&self) -> [&str; 3] {
         match self {
-            SourceRef::Object(o) => [&o.bucket, &o.key, o.version_id.as_deref().unwrap_or_default()],
+            SourceRef::Object(o) => {
+                [&o.bucket, &o.key, o.version_id.as_deref().or(o.etag.as_deref()).unwrap_or_default()]
+            }
             SourceRef::Record(r) => [&r.stream, &r.id, ""],
             SourceRef::LogEvents(l) => [&l.log_group, &l.log_stream, l.event_of(1).0],
         }

@@ -8,7 +8,7 @@ use crate::sources::cloudwatch_logs;
 use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::dead_letters::S3DeadLetters;
 use kelk_runtime::aws::plugin_store::{PluginStore, Refreshed};
-use kelk_runtime::aws::s3::S3;
+use kelk_runtime::aws::s3::{self, S3};
 use kelk_runtime::opensearch::templates::{Installed, Templates};
 use kelk_runtime::opensearch::{BulkSink, Cluster, setup};
 use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Job, Made, Stop};
@@ -137,14 +137,26 @@ impl<'f> Invocation<'f> {
 
     /// One S3 object through its plugin into OpenSearch, its rejected lines into the dead
     /// letters; the counts go into the tally.
+    /// An object whose content was replaced since its event is done with nothing to read: the
+    /// new content has an event of its own, and the old is gone.
     pub fn object(&mut self, object: &ObjectRef) -> Result<Counts, Failed> {
         let source = SourceRef::Object(object.clone());
-        self.tallied(&source, |function, deadline| {
+        let mut superseded = false;
+        let result = self.tallied(&source, |function, deadline| {
             let routed = function.routes.router().and_then(|r| r.route(object));
             let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(deadline) };
             let open = || function.s3.open(object);
-            pipeline::ingest_routed(routed, &source, open, stop, &mut function.sink, &mut function.dead_letters)
-        })
+            match pipeline::ingest_routed(routed, &source, open, stop, &mut function.sink, &mut function.dead_letters) {
+                Err(failed) if matches!(&*failed.error, IngestError::Open { error, .. } if s3::superseded(error)) => {
+                    tracing::warn!(%object, etag = object.etag, "replaced by other content since its event; nothing to read");
+                    superseded = true;
+                    Ok(Counts { objects: 1, ..Counts::default() })
+                }
+                result => result,
+            }
+        });
+        self.tally.superseded += u64::from(superseded);
+        result
     }
 
     /// A batch of CloudWatch Logs events of `log_group`: through the plugin its route names,

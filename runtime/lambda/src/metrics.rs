@@ -18,12 +18,15 @@ pub struct Tally {
     pub plugin_errors: u64,
     /// Routing configs refused (unreadable, invalid, a plugin's sha256 not the config's).
     pub config_refused: u64,
+    /// Objects whose content the event meant was replaced before it was read (the new
+    /// content's own event indexes it).
+    pub superseded: u64,
 }
 
 /// The EMF line for an invocation's work.
 pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms: i64) -> String {
     let Tally { counts, bulk, .. } = tally;
-    let values: [(&str, &str, u64); 14] = [
+    let values: [(&str, &str, u64); 15] = [
         ("Objects", "Count", counts.objects),
         ("FailedObjects", "Count", counts.failed_objects),
         ("Records", "Count", counts.records()),
@@ -36,6 +39,7 @@ pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms:
         ("BulkRetries", "Count", bulk.retries),
         ("PluginErrors", "Count", tally.plugin_errors),
         ("RoutingConfigRefused", "Count", tally.config_refused),
+        ("SupersededObjects", "Count", tally.superseded),
         ("Bytes", "Bytes", counts.bytes),
         ("Duration", "Milliseconds", duration.as_millis() as u64),
     ];
@@ -66,7 +70,7 @@ mod tests {
     fn an_emf_line_declares_every_value_it_carries() {
         let counts = Counts { objects: 2, failed_objects: 1, bytes: 1000, documents: 7, rejected: 2, skipped: 1 };
         let bulk = BulkStats { indexed: 5, already_indexed: 1, refused: 1, retries: 3 };
-        let tally = Tally { counts, bulk, plugin_errors: 1, config_refused: 0 };
+        let tally = Tally { counts, bulk, plugin_errors: 1, config_refused: 0, superseded: 1 };
         let line: Value =
             serde_json::from_str(&emf_line("kelk-host", &tally, Duration::from_millis(1500), 1_700_000_000_000))
                 .unwrap();
@@ -81,6 +85,7 @@ mod tests {
         assert_eq!(line["DeadLettered"], 3, "rejected lines and documents OpenSearch refused");
         assert_eq!(line["Duration"], 1500);
         assert_eq!(line["PluginErrors"], 1);
+        assert_eq!(line["SupersededObjects"], 1);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
     }
 }

@@ -72,10 +72,17 @@ impl S3 {
         S3 { client, runtime: aws.handle().clone() }
     }
 
-    /// Opens an object (its version, when given) to read as a stream.
+    /// Opens an object to stream it: its version if it has one, else the content its ETag
+    /// names (an error of kind `AlreadyExists` once other content has replaced it).
     pub fn open(&self, object: &ObjectRef) -> io::Result<ObjectReader> {
-        let request =
-            self.client.get_object().bucket(&object.bucket).key(&object.key).set_version_id(object.version_id.clone());
+        let if_match = object.etag.as_ref().filter(|_| object.version_id.is_none()).map(|etag| format!("\"{etag}\""));
+        let request = self
+            .client
+            .get_object()
+            .bucket(&object.bucket)
+            .key(&object.key)
+            .set_version_id(object.version_id.clone())
+            .set_if_match(if_match);
         let response = self.runtime.block_on(request.send()).map_err(|e| error(&object.to_string(), e))?;
         Ok(ObjectReader { body: response.body, runtime: self.runtime.clone(), chunk: Bytes::new() })
     }
@@ -116,8 +123,8 @@ impl S3 {
         self.runtime.block_on(request.send()).map(drop).map_err(|e| error(&uri.to_string(), e))
     }
 
-    /// The keys under a prefix, in order, with their sizes.
-    pub fn list(&self, prefix: &S3Uri) -> io::Result<Vec<(String, u64)>> {
+    /// The objects under a prefix, in key order.
+    pub fn list(&self, prefix: &S3Uri) -> io::Result<Vec<Listed>> {
         self.runtime.block_on(async {
             let mut pages =
                 self.client.list_objects_v2().bucket(&prefix.bucket).prefix(&prefix.key).into_paginator().send();
@@ -125,11 +132,28 @@ impl S3 {
             while let Some(page) = pages.next().await {
                 let page = page.map_err(|e| error(&prefix.to_string(), e))?;
                 let objects = page.contents.unwrap_or_default().into_iter();
-                keys.extend(objects.filter_map(|o| Some((o.key?, o.size.unwrap_or(0).max(0) as u64))));
+                keys.extend(objects.filter_map(|o| {
+                    let etag = o.e_tag.map(|e| e.trim_matches('"').to_owned());
+                    Some(Listed { key: o.key?, size: o.size.unwrap_or(0).max(0) as u64, etag })
+                }));
             }
             Ok(keys)
         })
     }
+}
+
+/// An object found by a listing.
+#[derive(Debug)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    /// Without its quotes.
+    pub etag: Option<String>,
+}
+
+/// Whether an error opening an object says other content has replaced the one meant.
+pub fn superseded(error: &io::Error) -> bool {
+    error.kind() == io::ErrorKind::AlreadyExists
 }
 
 /// An S3 error as an `io::Error` naming the object: missing objects are `NotFound`, failed

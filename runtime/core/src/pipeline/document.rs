@@ -71,7 +71,7 @@ mod tests {
     use crate::source::{LogEventsRef, ObjectRef, RecordRef};
 
     fn obj(key: &str, version: Option<&str>) -> SourceRef {
-        ObjectRef { bucket: "b".into(), key: key.into(), version_id: version.map(Into::into) }.into()
+        ObjectRef { bucket: "b".into(), key: key.into(), version_id: version.map(Into::into), etag: None }.into()
     }
 
     #[test]
@@ -82,9 +82,17 @@ mod tests {
         assert_ne!(a, document_id(&obj("k", None), 2, None));
         assert_ne!(a, document_id(&obj("k2", None), 1, None));
         assert_ne!(a, document_id(&obj("k", Some("v1")), 1, None));
+        // Without a version, the ETag tells contents apart; with one, the version does.
+        let tagged = |version: Option<&str>, etag: &str| {
+            let object =
+                ObjectRef { version_id: version.map(Into::into), etag: Some(etag.into()), ..ObjectRef::default() };
+            document_id(&object.into(), 1, None)
+        };
+        assert_ne!(tagged(None, "e1"), tagged(None, "e2"));
+        assert_eq!(tagged(Some("v1"), "e1"), tagged(Some("v1"), "e2"));
         // The separator keeps ("ab","c") and ("a","bc") apart.
-        let ab = ObjectRef { bucket: "ab".into(), key: "c".into(), version_id: None }.into();
-        let a_bc = ObjectRef { bucket: "a".into(), key: "bc".into(), version_id: None }.into();
+        let ab = ObjectRef { bucket: "ab".into(), key: "c".into(), ..ObjectRef::default() }.into();
+        let a_bc = ObjectRef { bucket: "a".into(), key: "bc".into(), ..ObjectRef::default() }.into();
         assert_ne!(document_id(&ab, 1, None), document_id(&a_bc, 1, None));
         // A stream record hashes as the object it used to pose as: ids did not change.
         let record = SourceRef::Record(RecordRef { stream: "b".into(), id: "k".into() });

@@ -55,8 +55,9 @@ pub enum IngestError {
     Decode { input: SourceRef, error: io::Error },
     #[error(transparent)]
     Plugin(SessionError),
-    #[error("{input}: plugin {plugin} broke the contract: {message}")]
-    Contract { input: SourceRef, plugin: String, message: String },
+    /// What the plugin did against the contract, naming the plugin.
+    #[error("{input}: {message}")]
+    Contract { input: SourceRef, message: String },
     #[error("cannot write output: {0}")]
     Sink(#[from] SinkError),
     #[error("{input}: decompresses to more than {limit} bytes, the limit; the rest was not read")]
@@ -243,8 +244,7 @@ impl Emit<'_, '_> {
     fn batch(&mut self, batch: &Batch, counts: &mut Counts) -> Result<(), IngestError> {
         let contract = |message: String| IngestError::Contract {
             input: self.job.source.clone(),
-            plugin: self.plugin.info.name.clone(),
-            message,
+            message: format!("plugin {} broke the contract: {message}", self.plugin.info.name),
         };
         let mut at = 0usize;
         for doc in &batch.documents {

@@ -29,5 +29,6 @@ pub(super) fn object(detail: &Value) -> Option<ObjectRef> {
         bucket: detail["bucket"]["name"].as_str()?.to_owned(),
         key: detail["object"]["key"].as_str()?.to_owned(),
         version_id: detail["object"]["version-id"].as_str().map(str::to_owned),
+        etag: detail["object"]["etag"].as_str().map(str::to_owned),
     })
 }

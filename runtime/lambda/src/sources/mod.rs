@@ -102,6 +102,7 @@ mod tests {
         assert_eq!(objects[1].key, "cloudfront/my file+plus=signé.gz");
         assert_eq!(objects[1].version_id.as_deref(), Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"));
         assert_eq!(objects[0].bucket, "logs");
+        assert_eq!(objects[0].etag.as_deref(), Some("d41d8cd98f00b204e9800998ecf8427e"), "the content meant");
     }
 
     #[test]
@@ -137,7 +138,12 @@ mod tests {
         assert_eq!(source_of(&event).unwrap().name(), "eventbridge");
         assert_eq!(
             eventbridge::object(&event["detail"]),
-            Some(ObjectRef { bucket: "logs".into(), key: "my file.log".into(), version_id: Some("v1".into()) })
+            Some(ObjectRef {
+                bucket: "logs".into(),
+                key: "my file.log".into(),
+                version_id: Some("v1".into()),
+                etag: Some("b1946ac92492d2347c6235b4d2611184".into())
+            })
         );
     }
 

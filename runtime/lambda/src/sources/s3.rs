@@ -54,6 +54,7 @@ pub(super) fn objects(records: &[Value]) -> Result<Vec<ObjectRef>, String> {
                 bucket: bucket.to_owned(),
                 key: notification_key(key)?,
                 version_id: s3["object"]["versionId"].as_str().map(str::to_owned),
+                etag: s3["object"]["eTag"].as_str().map(str::to_owned),
             })
         })
         .collect()

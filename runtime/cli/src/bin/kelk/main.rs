@@ -174,8 +174,12 @@ fn inputs(args: &[String], aws: &Aws) -> anyhow::Result<(Vec<Input>, Option<S3>)
         let prefix = uri.key.is_empty() || uri.key.ends_with('/');
         let objects: Vec<Input> = listed
             .into_iter()
-            .filter(|(key, _)| prefix || *key == uri.key)
-            .map(|(key, size)| Input { object: ObjectRef { bucket: uri.bucket.clone(), key, version_id: None }, size })
+            .filter(|listed| prefix || listed.key == uri.key)
+            .map(|listed| Input {
+                // With its ETag, as the host's events give it: the same object gets the same ids.
+                object: ObjectRef { bucket: uri.bucket.clone(), key: listed.key, version_id: None, etag: listed.etag },
+                size: listed.size,
+            })
             .collect();
         anyhow::ensure!(!objects.is_empty(), "{uri}: no such object");
         inputs.extend(objects);
