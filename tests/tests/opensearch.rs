@@ -188,3 +188,48 @@ fn a_write_blocked_index_is_retried_then_fails_the_object_never_dead_letters() {
     assert_eq!(index_count(&cluster, "kelk-blocked-*"), counts.documents);
     assert!(letters.is_empty());
 }
+
+/// A cluster that takes bodies of at most 1 MB (`http.max_content_length`, as small clusters
+/// and proxies in front of them have): a body it answers 413 is sent again in halves until
+/// every document is indexed, later bodies are smaller from the start, and a document too
+/// large on its own is dead-lettered with the reason, not retried without end.
+#[test]
+fn bodies_a_cluster_finds_too_large_are_split_and_a_document_too_large_alone_is_dead_lettered() {
+    let url = std::env::var("KELK_TEST_OPENSEARCH_SMALL_BODIES").expect(
+        "KELK_TEST_OPENSEARCH_SMALL_BODIES is not set: run `make test`, which starts a second OpenSearch with -Ehttp.max_content_length=1mb",
+    );
+    let cluster = Cluster::connect(&url, Auth::None, &aws()).unwrap();
+    fresh(&cluster, "kelk-small-*");
+    let sandbox = sandbox();
+    let apache = load(&sandbox, "kelk-parser-apache");
+    let mut input = Vec::new();
+    for i in 0..12_000 {
+        input.extend_from_slice(kelk_tests::APACHE_LINE.replace("frank", &format!("user{i}")).as_bytes());
+        input.push(b'\n');
+    }
+    let huge_agent = "A".repeat(1_500_000);
+    input.extend_from_slice(kelk_tests::APACHE_LINE.replace("Mozilla/4.08", &huge_agent).as_bytes());
+    let options = [("max_line_bytes".to_owned(), "4194304".to_owned())];
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut sink = BulkSink::new(cluster);
+    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "big.log".into(), ..ObjectRef::default() });
+    let job = Job { source: &source, options: &options, index_prefix: Some("kelk-small"), stop: Default::default() };
+    let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
+    assert_eq!(counts.documents, 12_001);
+    let stats = sink.take_stats();
+    assert_eq!((stats.indexed, stats.refused), (12_000, 1), "{stats:?}");
+    assert!(stats.splits > 0, "the 5 MiB bodies were refused and split: {stats:?}");
+    assert_eq!(letters.len(), 1);
+    assert!(letters[0].reason.contains("too large") && letters[0].reason.contains("413"), "{}", letters[0].reason);
+    assert_eq!(letters[0].record_number, 12_001);
+
+    // The next object's bodies fit from the start.
+    let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "next.log".into(), ..ObjectRef::default() });
+    let job = Job { source: &source, options: &[], index_prefix: Some("kelk-small"), stop: Default::default() };
+    let lines =
+        input.split(|&b| b == b'\n').take(6_000).flat_map(|l| [l, b"\n"]).flatten().copied().collect::<Vec<u8>>();
+    pipeline::ingest(&apache, &job, &lines[..], &mut sink, &mut letters).unwrap();
+    let stats = sink.stats();
+    assert_eq!((stats.indexed, stats.splits), (6_000, 0), "{stats:?}");
+    assert_eq!(index_count(sink.cluster(), "kelk-small-*"), 18_000);
+}

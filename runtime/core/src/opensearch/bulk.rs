@@ -3,7 +3,9 @@
 //! A request is retried with backoff on connection errors, 429 and 5xx, and so are the items
 //! OpenSearch answered 429 or 5xx for, or refused for a block that lifts (a write-blocked
 //! index, a cluster low on storage), until each is settled or the attempts run out: a transient
-//! refusal is never taken for a permanent one.
+//! refusal is never taken for a permanent one. A body the cluster finds too large (413, past
+//! its `http.max_content_length`) is split in halves until it fits; a document too large alone
+//! is refused for good. A request may take as long as its body needs on a slow link.
 
 use super::cluster::truncate;
 use crate::sink::SinkError;
@@ -16,6 +18,10 @@ use std::time::Duration;
 
 /// Attempts at a request, or at the items OpenSearch answered 429 for, before giving up.
 const ATTEMPTS: u32 = 6;
+/// A request's time to answer, besides its body's time on the wire.
+const ANSWER_TIME: Duration = Duration::from_secs(60);
+/// The slowest link a body is given time for.
+const SLOWEST_BYTES_PER_SECOND: u64 = 50_000;
 
 /// A document waiting in a bulk body.
 pub(crate) struct Pending {
@@ -37,11 +43,28 @@ pub(crate) enum Outcome {
     Refused(String),
 }
 
+impl Pending {
+    /// Its share of a request body.
+    fn bytes(&self) -> usize {
+        self.action.len() + self.source.len() + 2
+    }
+}
+
 /// A request back from OpenSearch: each document's outcome in order, or why the request failed.
 pub(crate) struct Sent {
     pub items: Vec<Pending>,
     pub outcomes: Result<Vec<Outcome>, SinkError>,
     pub retries: u64,
+    /// The smallest body the cluster found too large, if one was, and how many it split.
+    pub too_large: Option<usize>,
+    pub splits: u64,
+}
+
+/// Why a request got no answer per item.
+enum Failure {
+    /// 413: the body is past what the cluster takes.
+    TooLarge(String),
+    Sink(SinkError),
 }
 
 /// The parts of a bulk response KELK reads.
@@ -103,43 +126,70 @@ impl ItemResult {
 }
 
 /// Sends `items` until each is settled, retrying the request on connection errors, 429 and
-/// 5xx, and the items OpenSearch answered 429 (or 5xx) for.
+/// 5xx, and the items OpenSearch answered 429 (or 5xx) for; a body found too large is sent
+/// again as two halves, which takes no attempt.
 pub(crate) async fn send(client: Client, items: Vec<Pending>) -> Sent {
     let mut outcomes: Vec<Option<Outcome>> = (0..items.len()).map(|_| None).collect();
-    let mut todo: Vec<usize> = (0..items.len()).collect();
+    // The requests of an attempt, as the indices of their items.
+    let mut requests: Vec<Vec<usize>> = vec![(0..items.len()).collect()];
     let mut last_refusal = String::new();
-    let mut retries = 0;
+    let (mut retries, mut splits, mut too_large) = (0, 0, None::<usize>);
     for attempt in 0..ATTEMPTS {
-        if todo.is_empty() {
+        if requests.is_empty() {
             break;
         }
         if attempt > 0 {
             retries += 1;
             tokio::time::sleep(backoff(attempt)).await;
         }
-        let answers = match request(&client, todo.iter().map(|&i| &items[i])).await {
-            Ok(answers) if answers.len() == todo.len() => answers,
-            Ok(answers) => {
-                let error = format!("the bulk response answers {} of {} items", answers.len(), todo.len());
-                return Sent { items, outcomes: Err(SinkError::Fatal(error)), retries };
-            }
-            Err(SinkError::Retryable(_)) if attempt + 1 < ATTEMPTS => continue,
-            Err(error) => return Sent { items, outcomes: Err(error), retries },
-        };
         let mut again = Vec::new();
-        for (i, answer) in todo.into_iter().zip(answers) {
-            match answer {
-                Answer::Retry(reason) => {
-                    again.push(i);
-                    last_refusal = reason;
+        while let Some(todo) = requests.pop() {
+            let answers = match request(&client, todo.iter().map(|&i| &items[i])).await {
+                Ok(answers) if answers.len() == todo.len() => answers,
+                Ok(answers) => {
+                    let error = format!("the bulk response answers {} of {} items", answers.len(), todo.len());
+                    return Sent { items, outcomes: Err(SinkError::Fatal(error)), retries, too_large, splits };
                 }
-                Answer::Settled(outcome) => outcomes[i] = Some(outcome),
+                Err(Failure::TooLarge(reason)) => {
+                    let bytes = todo.iter().map(|&i| items[i].bytes()).sum();
+                    too_large = Some(too_large.map_or(bytes, |b: usize| b.min(bytes)));
+                    match todo.len() {
+                        1 => {
+                            outcomes[todo[0]] =
+                                Some(Outcome::Refused(format!("the document alone is too large: {reason}")))
+                        }
+                        n => {
+                            splits += 1;
+                            let (left, right) = todo.split_at(n / 2);
+                            requests.extend([right.to_vec(), left.to_vec()]);
+                        }
+                    }
+                    continue;
+                }
+                Err(Failure::Sink(SinkError::Retryable(_))) if attempt + 1 < ATTEMPTS => {
+                    again.push(todo);
+                    continue;
+                }
+                Err(Failure::Sink(error)) => return Sent { items, outcomes: Err(error), retries, too_large, splits },
+            };
+            let mut retry = Vec::new();
+            for (i, answer) in todo.into_iter().zip(answers) {
+                match answer {
+                    Answer::Retry(reason) => {
+                        retry.push(i);
+                        last_refusal = reason;
+                    }
+                    Answer::Settled(outcome) => outcomes[i] = Some(outcome),
+                }
+            }
+            if !retry.is_empty() {
+                again.push(retry);
             }
         }
-        todo = again;
+        requests = again;
     }
     let outcomes = outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::GaveUp(last_refusal.clone()))).collect();
-    Sent { items, outcomes: Ok(outcomes), retries }
+    Sent { items, outcomes: Ok(outcomes), retries, too_large, splits }
 }
 
 /// Exponential backoff with jitter: between half and all of 100 ms · 2^attempt, at most 10 s.
@@ -149,19 +199,27 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Sends one `_bulk` request; the answer for each item, in order.
-async fn request(client: &Client, items: impl Iterator<Item = &Pending>) -> Result<Vec<Answer>, SinkError> {
-    let failed = |e: opensearch::Error| SinkError::Retryable(format!("OpenSearch bulk request failed: {e}"));
+async fn request(client: &Client, items: impl Iterator<Item = &Pending>) -> Result<Vec<Answer>, Failure> {
+    let failed =
+        |e: opensearch::Error| Failure::Sink(SinkError::Retryable(format!("OpenSearch bulk request failed: {e}")));
     let body: Vec<Bytes> = items.flat_map(|p| [p.action.clone(), p.source.clone()]).collect();
-    let response = client.bulk(BulkParts::None).body(body).send().await.map_err(failed)?;
+    let bytes: usize = body.iter().map(Bytes::len).sum::<usize>() + body.len();
+    let timeout = ANSWER_TIME + Duration::from_secs(bytes as u64 / SLOWEST_BYTES_PER_SECOND);
+    let response = client.bulk(BulkParts::None).body(body).request_timeout(timeout).send().await.map_err(failed)?;
     let status = response.status_code();
     let text = response.text().await.map_err(failed)?;
+    let said = || format!("OpenSearch bulk request failed: {status}: {}", truncate(&text));
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return Err(Failure::TooLarge(format!("a body of {bytes} bytes: {}", said())));
+    }
     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        return Err(SinkError::Retryable(format!("OpenSearch bulk request failed: {status}: {}", truncate(&text))));
+        return Err(Failure::Sink(SinkError::Retryable(said())));
     }
     if !status.is_success() {
-        return Err(SinkError::Refused(format!("OpenSearch bulk request failed: {status}: {}", truncate(&text))));
+        return Err(Failure::Sink(SinkError::Refused(said())));
     }
-    let response: BulkResponse = serde_json::from_str(&text)
-        .map_err(|e| SinkError::Fatal(format!("OpenSearch bulk request failed: unreadable bulk response: {e}")))?;
+    let response: BulkResponse = serde_json::from_str(&text).map_err(|e| {
+        Failure::Sink(SinkError::Fatal(format!("OpenSearch bulk request failed: unreadable bulk response: {e}")))
+    })?;
     Ok(response.items.into_iter().map(|item| item.create.answer()).collect())
 }

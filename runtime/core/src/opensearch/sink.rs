@@ -1,5 +1,5 @@
 //! The OpenSearch sink: documents batched into `_bulk` requests bounded by bytes
-//! ([`BULK_BYTES`]), each written with `create` under its deterministic `_id`, so a retry finds
+//! ([`BULK_BYTES`], or less once the cluster has found a body too large), each written with `create` under its deterministic `_id`, so a retry finds
 //! it already there (409, counted, not an error); up to [`IN_FLIGHT`] requests under way while
 //! parsing goes on ([`super::bulk`] sends and retries them). A document OpenSearch refuses for
 //! good is dead-lettered with OpenSearch's reason. `end` returns only when every document of
@@ -13,7 +13,7 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use tokio::task::JoinHandle;
 
-/// A `_bulk` request is sent once its body reaches this size.
+/// A `_bulk` request is sent once its body reaches this size, unless the cluster takes less.
 pub const BULK_BYTES: usize = 5 << 20;
 /// Bulk requests under way at once, while the pipeline goes on parsing: parsing and indexing
 /// overlap, and memory stays within (1 + this) bodies.
@@ -31,6 +31,8 @@ pub struct BulkStats {
     pub refused: u64,
     /// Requests and item batches sent again after a retryable failure.
     pub retries: u64,
+    /// Bodies the cluster found too large (413), sent again in halves.
+    pub splits: u64,
 }
 
 /// The input begun last, owned: its documents' dead letters name it.
@@ -46,6 +48,9 @@ pub struct BulkSink {
     current: Option<Current>,
     body: Vec<Pending>,
     body_bytes: usize,
+    /// The body size sent at: [`BULK_BYTES`], or half the smallest body the cluster refused
+    /// as too large (413), for the life of the sink.
+    body_limit: usize,
     in_flight: VecDeque<JoinHandle<Sent>>,
     stats: BulkStats,
 }
@@ -58,6 +63,7 @@ impl BulkSink {
             current: None,
             body: Vec::new(),
             body_bytes: 0,
+            body_limit: BULK_BYTES,
             in_flight: VecDeque::new(),
             stats: BulkStats::default(),
         }
@@ -97,6 +103,15 @@ impl BulkSink {
         let Some(handle) = self.in_flight.pop_front() else { return Ok(()) };
         let sent = self.cluster.block_on(handle).map_err(|e| SinkError::Fatal(e.to_string()))?;
         self.stats.retries += sent.retries;
+        self.stats.splits += sent.splits;
+        if let Some(refused) = sent.too_large.filter(|&bytes| bytes / 2 < self.body_limit) {
+            self.body_limit = (refused / 2).max(1);
+            tracing::warn!(
+                refused,
+                now = self.body_limit,
+                "OpenSearch found a bulk body too large: sending smaller ones"
+            );
+        }
         // Every item is accounted for, then the first that could not be delivered fails the input.
         let mut undelivered = None;
         for (item, outcome) in sent.items.iter().zip(sent.outcomes?) {
@@ -152,7 +167,7 @@ impl Sink for BulkSink {
             record_number: doc.record_number,
             offset: doc.offset,
         });
-        if self.body_bytes >= BULK_BYTES { self.dispatch(refused) } else { Ok(()) }
+        if self.body_bytes >= self.body_limit { self.dispatch(refused) } else { Ok(()) }
     }
 
     /// Returns once every document of the input is indexed, already there, or dead-lettered;
