@@ -2,8 +2,9 @@
 //! the Wasm component (epoch-based CPU deadline on), and the whole pipeline to a null sink.
 //!
 //! `cargo bench -p kelk-tests --bench throughput [FORMAT…]` (formats: alb nlb cloudfront
-//! cloudfront-json apache cloudtrail; all by default). `KELK_BENCH_MB` sets each generated corpus's size (128 MB by
-//! default) and `KELK_BENCH_RUNS` how many runs the best is taken of (3).
+//! cloudfront-json apache cloudtrail vpcflow s3access waf route53; all by default).
+//! `KELK_BENCH_MB` sets each generated corpus's size (128 MB by default) and `KELK_BENCH_RUNS`
+//! how many runs the best is taken of (3).
 
 use kelk_parser_sdk::{Batch, Lines, Parser, SourceContext as GuestContext};
 use kelk_runtime::pipeline::decode::CHUNK_BYTES;
@@ -132,6 +133,33 @@ fn main() {
             "cloudtrail",
             "kelk-parser-cloudtrail",
             Log::cloudtrail(4, bytes),
+            &sandbox,
+        );
+    }
+    if wanted("vpcflow") {
+        bench::<Lines<kelk_parser_vpcflow::VpcFlow>>(
+            "vpcflow",
+            "kelk-parser-vpcflow",
+            Log::vpcflow(7, bytes),
+            &sandbox,
+        );
+    }
+    if wanted("s3access") {
+        bench::<Lines<kelk_parser_s3access::S3Access>>(
+            "s3access",
+            "kelk-parser-s3access",
+            Log::s3access(8, bytes),
+            &sandbox,
+        );
+    }
+    if wanted("waf") {
+        bench::<Lines<kelk_parser_waf::Waf>>("waf", "kelk-parser-waf", Log::waf(9, bytes), &sandbox);
+    }
+    if wanted("route53") {
+        bench::<Lines<kelk_parser_route53::Route53Resolver>>(
+            "route53",
+            "kelk-parser-route53",
+            Log::route53(10, bytes),
             &sandbox,
         );
     }
