@@ -28,11 +28,15 @@ package: toolchain
 # host end to end), then the offline Terraform checks (fmt, validate, terraform test with a
 # mocked provider, checkov). Real servers run for the tests and are stopped after them:
 # OpenSearch (tests/servers/opensearch; a second node taking bodies of at most 1 MB, for
-# 413s), an S3 server (tests/servers/s3), and the Lambda Runtime Interface Emulator
-# (tests/servers/lambda-emulator) that each host test starts.
+# 413s; a third with the security plugin, tests/servers/opensearch-secure), an S3 server
+# (tests/servers/s3), and the Lambda Runtime Interface Emulator (tests/servers/lambda-emulator)
+# that each host test starts.
 SMALL_BODIES := KELK_TEST_OPENSEARCH_PORT=9251 KELK_TEST_OPENSEARCH_SETTINGS=-Ehttp.max_content_length=1mb
+SECURE_SEARCH := KELK_TEST_OPENSEARCH_SECURE=https://127.0.0.1:9270 \
+	KELK_TEST_OPENSEARCH_SECURE_CA=/tmp/kelk-servers/opensearch-secure-state-9270/root-ca.pem \
+	KELK_TEST_OPENSEARCH_SECURE_USER=admin KELK_TEST_OPENSEARCH_SECURE_PASSWORD=Kelk-Secure-Test-9270
 TEST_SERVERS := KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 KELK_TEST_OPENSEARCH_SMALL_BODIES=http://127.0.0.1:9251 \
-	KELK_TEST_S3=http://127.0.0.1:9260 \
+	$(SECURE_SEARCH) KELK_TEST_S3=http://127.0.0.1:9260 \
 	AWS_ENDPOINT_URL_S3=http://127.0.0.1:9260 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 test: toolchain
@@ -43,9 +47,10 @@ test: toolchain
 	tests/servers/opensearch start
 	$(SMALL_BODIES) tests/servers/opensearch start
 	tests/servers/s3 start
+	tests/servers/opensearch-secure start
 	$(TEST_SERVERS) KELK_TEST_LAMBDA_EMULATOR=$$(tests/servers/lambda-emulator) cargo test --release; \
-		status=$$?; tests/servers/s3 stop; $(SMALL_BODIES) tests/servers/opensearch stop; \
-		tests/servers/opensearch stop; exit $$status
+		status=$$?; tests/servers/opensearch-secure stop; tests/servers/s3 stop; \
+		$(SMALL_BODIES) tests/servers/opensearch stop; tests/servers/opensearch stop; exit $$status
 	infra/check
 
 # ALB throughput natively and through Wasm (see BENCHMARKS.md).

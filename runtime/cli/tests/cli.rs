@@ -387,3 +387,20 @@ fn the_bundled_plugins_need_no_path() {
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains("cannot read plugin nosuch"), "{}", text(&out.stderr));
 }
+
+/// `--ca-cert` goes with `--opensearch`, and a CA file that cannot be read stops the tool
+/// before anything is sent (the cluster at that address is never asked).
+#[test]
+fn a_ca_certificate_needs_a_cluster_and_a_readable_file() {
+    let log = corpus_alb().join("aws-docs-examples.log");
+    let out = kelk(&["ingest", "--plugin", "alb", "--ca-cert", "ca.pem", log.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--opensearch <URL>"), "{}", text(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing-ca.pem");
+    let url = "https://127.0.0.1:9";
+    let out = kelk(&["setup", "--plugin", "alb", "--opensearch", url, "--ca-cert", missing.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("cannot read the CA certificate {}", missing.display())), "{stderr}");
+}

@@ -20,6 +20,9 @@ pub struct Config {
     pub routing_check_every: Duration,
     pub opensearch_url: String,
     pub auth: Auth,
+    /// A PEM file of CA certificates to trust besides the system's, for a cluster whose
+    /// certificate a private CA signed.
+    pub opensearch_ca_file: Option<PathBuf>,
     pub dead_letters: S3Uri,
     pub max_object_bytes: Option<u64>,
     /// Stop taking work this long before the invocation's deadline, to flush what is in flight.
@@ -33,6 +36,8 @@ pub struct Config {
 impl Config {
     /// `KELK_ROUTING_CONFIG` (`s3://…` or a local path), `KELK_OPENSEARCH_URL`,
     /// `KELK_DEAD_LETTERS` (`s3://bucket/prefix/`) are required; the others have defaults.
+    /// `KELK_OPENSEARCH_CA_FILE`, a PEM file in the package or a layer (`/opt/…`), holds CA
+    /// certificates to trust besides the system's; unset or empty, none.
     pub fn from_env() -> anyhow::Result<Self> {
         let required = |name: &str| std::env::var(name).map_err(|_| anyhow::anyhow!("{name} is not set"));
         let number = |name: &str, default: u64| -> anyhow::Result<u64> {
@@ -53,6 +58,7 @@ impl Config {
             routing_check_every: Duration::from_secs(number("KELK_ROUTING_CHECK_SECONDS", 30)?),
             opensearch_url: required("KELK_OPENSEARCH_URL")?,
             auth: auth_from_env()?,
+            opensearch_ca_file: path(std::env::var_os("KELK_OPENSEARCH_CA_FILE")),
             dead_letters: required("KELK_DEAD_LETTERS")?.parse().map_err(anyhow::Error::msg)?,
             max_object_bytes: (max_mib > 0).then_some(max_mib << 20),
             deadline_margin: Duration::from_millis(number("KELK_DEADLINE_MARGIN_MS", 10_000)?),
@@ -68,6 +74,11 @@ impl Config {
     }
 }
 
+/// A path setting: unset and empty (as a template leaves a variable it has no value for) are none.
+fn path(value: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    value.filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
 /// From `KELK_OPENSEARCH_AUTH`: `none` (the default), `basic` (with `KELK_OPENSEARCH_USER`
 /// and `KELK_OPENSEARCH_PASSWORD`), `sigv4` or `sigv4-aoss`.
 fn auth_from_env() -> anyhow::Result<Auth> {
@@ -78,5 +89,17 @@ fn auth_from_env() -> anyhow::Result<Auth> {
         "sigv4" => Ok(Auth::SigV4 { service: "es".into() }),
         "sigv4-aoss" => Ok(Auth::SigV4 { service: "aoss".into() }),
         other => anyhow::bail!("KELK_OPENSEARCH_AUTH={other}: expected none, basic, sigv4 or sigv4-aoss"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_path_setting_is_none() {
+        assert_eq!(path(None), None);
+        assert_eq!(path(Some("".into())), None);
+        assert_eq!(path(Some("/opt/kelk/ca.pem".into())), Some(PathBuf::from("/opt/kelk/ca.pem")));
     }
 }

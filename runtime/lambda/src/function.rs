@@ -60,7 +60,13 @@ impl Function {
             }
             RoutingSource::Local(path) => Routes::Local(Router::load_local(&sandbox, path)?, false),
         };
-        let sink = BulkSink::new(Cluster::connect(&config.opensearch_url, config.auth.clone(), aws)?);
+        let cluster = Cluster::connect_with_ca(
+            &config.opensearch_url,
+            config.auth.clone(),
+            config.opensearch_ca_file.as_deref(),
+            aws,
+        )?;
+        let sink = BulkSink::new(cluster);
         let dead_letters = S3DeadLetters::new(s3.clone(), config.dead_letters.clone());
         let mut function =
             Function { config, sandbox, routes, s3, sink, dead_letters, templates: Templates::default() };

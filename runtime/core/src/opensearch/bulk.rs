@@ -5,7 +5,9 @@
 //! index, a cluster low on storage), until each is settled or the attempts run out: a transient
 //! refusal is never taken for a permanent one. A body the cluster finds too large (413, past
 //! its `http.max_content_length`) is split in halves until it fits; a document too large alone
-//! is refused for good. A request may take as long as its body needs on a slow link.
+//! is refused for good. A document refused for want of permission (401, 403) fails the input,
+//! to be retried once the writer may write: it is not the document's fault. A request may take
+//! as long as its body needs on a slow link.
 
 use super::cluster::truncate;
 use crate::sink::SinkError;
@@ -99,6 +101,9 @@ enum Answer {
     Settled(Outcome),
     /// Worth sending again, for this reason.
     Retry(String),
+    /// Refused for who sent it, not for what it is (401, 403): the input fails until the
+    /// writer's permissions are fixed, and no document is dead-lettered for it.
+    Unauthorized(String),
 }
 
 impl ItemResult {
@@ -116,10 +121,11 @@ impl ItemResult {
             200..=299 => Answer::Settled(Outcome::Indexed),
             409 => Answer::Settled(Outcome::AlreadyThere),
             429 | 500..=599 => Answer::Retry(said()),
-            // `cluster_block_exception` (a read-only or write-blocked index, flood-stage disk),
-            // `index_create_block_exception` (Amazon OpenSearch Service low on storage): the
-            // block lifts, and the documents must wait for it, not be dead-lettered.
+            // `cluster_block_exception` (a read-only or write-blocked index, flood-stage disk;
+            // a 403), `index_create_block_exception` (Amazon OpenSearch Service low on storage):
+            // the block lifts, and the documents must wait for it, not be dead-lettered.
             _ if kind.ends_with("block_exception") => Answer::Retry(said()),
+            401 | 403 => Answer::Unauthorized(said()),
             _ => Answer::Settled(Outcome::Refused(said())),
         }
     }
@@ -180,6 +186,9 @@ pub(crate) async fn send(client: Client, items: Vec<Pending>) -> Sent {
                         last_refusal = reason;
                     }
                     Answer::Settled(outcome) => outcomes[i] = Some(outcome),
+                    Answer::Unauthorized(reason) => {
+                        return Sent { items, outcomes: Err(SinkError::Refused(reason)), retries, too_large, splits };
+                    }
                 }
             }
             if !retry.is_empty() {

@@ -56,6 +56,10 @@ struct ClusterArgs {
     /// credentials and region.
     #[arg(long, requires = "opensearch")]
     sigv4: bool,
+    /// Trust the CA certificates in this PEM file too, for an OpenSearch whose certificate a
+    /// private CA signed (a self-managed cluster with its own TLS certificates).
+    #[arg(long, value_name = "FILE", requires = "opensearch")]
+    ca_cert: Option<PathBuf>,
 }
 
 impl ClusterArgs {
@@ -70,7 +74,7 @@ impl ClusterArgs {
             None if self.sigv4 => Auth::SigV4 { service: "es".into() },
             None => Auth::None,
         };
-        Ok(Some(Cluster::connect(url, auth, aws)?))
+        Ok(Some(Cluster::connect_with_ca(url, auth, self.ca_cert.as_deref(), aws)?))
     }
 }
 
