@@ -1,6 +1,7 @@
 //! Helpers for KELK's integration tests and benchmarks: plugins built to real components,
 //! the shared sample corpus, what a run made as JSON, and generated logs.
 
+pub mod emulator;
 pub mod generate;
 
 use kelk_runtime::aws::Aws;

@@ -7,16 +7,14 @@
 use base64::Engine;
 use kelk_runtime::aws::s3::{Precondition, S3, S3Uri};
 use kelk_runtime::opensearch::{Auth, Cluster};
+use kelk_tests::emulator::Emulator;
 use kelk_tests::{
     APACHE_LINE, field_type, firehose_event, firehose_results, gzip, index_count, parse_file, plugin_wasm, workspace,
 };
 use opensearch::http::Method;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `make test`, which starts the servers"))
@@ -68,88 +66,6 @@ fn new_build(wasm: &[u8], label: &str) -> Vec<u8> {
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
-}
-
-/// The host under the Runtime Interface Emulator, as Lambda would run it.
-struct Emulator {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-impl Emulator {
-    fn start(name: &str, settings: &[(&str, &str)]) -> Self {
-        // `KELK_TEST_LAMBDA_HOST` runs another build of the host, e.g. the arm64 package under
-        // `qemu-aarch64-static -L /usr/aarch64-linux-gnu target/aarch64-unknown-linux-gnu/release/kelk-lambda`.
-        let host: Vec<String> = match std::env::var("KELK_TEST_LAMBDA_HOST") {
-            Ok(command) => command.split_whitespace().map(str::to_owned).collect(),
-            Err(_) => vec![workspace().join("target/release/kelk-lambda").display().to_string()],
-        };
-        assert!(
-            Path::new(&host[0]).exists(),
-            "{} is missing: `cargo build --release --bins` (make test does)",
-            host[0]
-        );
-        let (port, api) = (free_port(), free_port());
-        let log = workspace().join(format!("target/lambda-logs/{name}.log"));
-        std::fs::create_dir_all(log.parent().unwrap()).unwrap();
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env("KELK_TEST_LAMBDA_EMULATOR"))
-            .arg("--runtime-interface-emulator-address")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--runtime-api-address")
-            .arg(format!("127.0.0.1:{api}"))
-            .args(&host)
-            .env("AWS_LAMBDA_FUNCTION_NAME", format!("kelk-{name}"))
-            .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "120")
-            .env("KELK_OPENSEARCH_URL", env("KELK_TEST_OPENSEARCH"))
-            .env("KELK_CACHE_DIR", workspace().join("target/plugins/cache"))
-            .envs(settings.iter().copied())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("the emulator starts");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "the emulator does not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Emulator { child, port, log }
-    }
-
-    /// Invokes the function; its answer, or `Err` with the error Lambda would report.
-    fn invoke(&self, event: &Value) -> Result<Value, Value> {
-        let url = format!("http://127.0.0.1:{}/2015-03-31/functions/function/invocations", self.port);
-        let mut curl = Command::new("curl")
-            .args(["-sS", "-D", "-", "--data-binary", "@-", &url])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        curl.stdin.take().unwrap().write_all(event.to_string().as_bytes()).unwrap();
-        let out = curl.wait_with_output().unwrap();
-        let text = String::from_utf8(out.stdout).unwrap();
-        let (headers, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no answer: {text}"));
-        let body: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
-        let failed = headers.lines().any(|h| h.to_ascii_lowercase().starts_with("x-amz-function-error"))
-            || body.get("errorType").is_some();
-        if failed { Err(body) } else { Ok(body) }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap()
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The ETag S3 would put in an event for the object now under `key`, without its quotes
