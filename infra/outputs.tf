@@ -62,3 +62,8 @@ output "web_acl_arn" {
   description = "The ALB's WAF web ACL, when var.waf is on."
   value       = var.waf.enabled ? module.waf[0].web_acl_arn : null
 }
+
+output "backfill" {
+  description = "For `aws s3control create-job` (README, \"Backfilling\"): the S3 Batch Operations role, the host function, and the report prefix."
+  value       = { for k, v in module.host.backfill : k => v if k != "policy" }
+}

@@ -101,6 +101,12 @@ run "stack" {
     error_message = "The host may index into something other than the stack's domain."
   }
   assert {
+    condition = [for s in jsondecode(module.host.backfill.policy).Statement : s.Resource if s.Action == "lambda:InvokeFunction"] == [module.host.function_arn] && alltrue(flatten([
+      for s in jsondecode(module.host.backfill.policy).Statement : [for r in flatten([s.Resource]) : r != "*" && !endswith(r, ":*")]
+    ]))
+    error_message = "The backfill role may invoke more than the host, or is granted something on every resource."
+  }
+  assert {
     condition = alltrue([for b in [module.alb_logs, module.cloudfront_logs, module.dead_letters] :
     alltrue(values(b.public_access_block))])
     error_message = "A bucket does not block public access."

@@ -855,3 +855,61 @@ fn new_content_under_an_old_key_is_indexed_and_a_stale_event_reads_nothing() {
     assert_eq!(dead_letters(&s3, &uri(&dead, "dead-letters/")).len(), 2);
     assert!(host.log().contains("\"SupersededObjects\":1"), "{}", host.log());
 }
+
+/// An S3 Batch Operations backfill, as the job invokes the host: each task's object through its
+/// route, a result code per task (a missing object and an unrouted one permanent, so the job
+/// reports rather than retries them), schema 1.0 and 2.0 alike; the documents get the ids the
+/// objects' notifications give, so a backfill over what was delivered adds nothing.
+#[test]
+fn a_batch_operations_backfill_answers_each_task_and_duplicates_no_notification() {
+    let (s3, cluster) = (s3(), cluster());
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let (plugins_bucket, logs, dead) =
+        (format!("backfill-plugins-{run}"), format!("backfill-logs-{run}"), format!("backfill-dead-{run}"));
+    for b in [&plugins_bucket, &logs, &dead] {
+        bucket(b);
+    }
+    let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
+    let sha = sha256(&wasm);
+    put(&s3, &plugins_bucket, "plugins/apache.wasm", wasm);
+    let prefix = format!("logs-backfill.t{run}-default");
+    let routes = json!({ "version": 1,
+        "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha } },
+        "routes": [{ "bucket": logs, "key_glob": "app/*", "plugin": "apache", "index_prefix": prefix }] });
+    put(&s3, &plugins_bucket, "routing.json", routes.to_string().into_bytes());
+    let (routing, dead_letters_uri) =
+        (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
+    let host = Emulator::start("backfill", &s3_settings(&routing, &dead_letters_uri));
+    let alice = APACHE_LINE.replace("frank", "alice");
+    put(&s3, &logs, "app/day 1.log", format!("{APACHE_LINE}\n{alice}\n").into_bytes());
+    put(&s3, &logs, "app/day2.log", format!("{alice}\n").into_bytes());
+    put(&s3, &logs, "other/unrouted.log", format!("{APACHE_LINE}\n").into_bytes());
+
+    // The first object was delivered live before the backfill.
+    let live = host.invoke(&json!({ "Records": [s3_record(&logs, "app/day+1.log")] })).unwrap();
+    assert_eq!(live["counts"]["documents"], 2, "{live}");
+    let task = |id: &str, key: &str, v2: bool| match v2 {
+        true => json!({ "taskId": id, "s3Key": key, "s3VersionId": null, "s3Bucket": logs }),
+        false => {
+            json!({ "taskId": id, "s3Key": key, "s3VersionId": null, "s3BucketArn": format!("arn:aws:s3:::{logs}") })
+        }
+    };
+    let job = |version: &str, tasks: Vec<Value>| json!({ "invocationSchemaVersion": version, "invocationId": "aW52b2NhdGlvbg", "job": { "id": "job-1" }, "tasks": tasks });
+    let mut codes = Vec::new();
+    for (version, id, key) in [
+        ("1.0", "t1", "app/day+1.log"),
+        ("2.0", "t2", "app/day2.log"),
+        ("2.0", "t3", "app/missing.log"),
+        ("1.0", "t4", "other/unrouted.log"),
+    ] {
+        let answer = host.invoke(&job(version, vec![task(id, key, version == "2.0")])).unwrap();
+        assert_eq!(answer["invocationSchemaVersion"], version);
+        assert_eq!(answer["invocationId"], "aW52b2NhdGlvbg");
+        assert_eq!(answer["results"][0]["taskId"], id);
+        codes.push(answer["results"][0]["resultCode"].as_str().unwrap().to_owned());
+        assert!(answer["results"][0]["resultString"].is_string(), "{answer}");
+    }
+    assert_eq!(codes, ["Succeeded", "Succeeded", "PermanentFailure", "PermanentFailure"], "{}", host.log());
+    assert_eq!(index_count(&cluster, &format!("{prefix}-*")), 3, "the live object's documents once, the other's once");
+    assert!(host.log().contains("\"AlreadyIndexed\":2"), "the backfill found the live documents there");
+}

@@ -216,6 +216,60 @@ resource "aws_lambda_function_event_invoke_config" "host" {
   }
 }
 
+# Backfills run on S3 Batch Operations (README, "Backfilling"): a job assumes this role to list
+# a log bucket's prefix into a manifest, invoke the host once per object, and write its report.
+resource "aws_iam_role" "backfill" {
+  name = "${var.name}-backfill"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "batchoperations.s3.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id } }
+    }]
+  })
+  tags = var.tags
+}
+
+locals {
+  backfill_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "InvokeHost"
+        Effect   = "Allow"
+        Action   = "lambda:InvokeFunction"
+        Resource = aws_lambda_function.host.arn
+      },
+      {
+        Sid      = "ListLogs"
+        Effect   = "Allow"
+        Action   = "s3:ListBucket"
+        Resource = distinct([for b in values(var.log_buckets) : b.arn])
+      },
+      {
+        Sid      = "ReadManifests"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:GetObjectVersion"]
+        Resource = "${var.dead_letter_bucket_arn}/backfill/*"
+      },
+      {
+        Sid      = "WriteManifestsAndReports"
+        Effect   = "Allow"
+        Action   = "s3:PutObject"
+        Resource = "${var.dead_letter_bucket_arn}/backfill/*"
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "backfill" {
+  name   = "backfill"
+  role   = aws_iam_role.backfill.id
+  policy = local.backfill_policy
+}
+
 resource "aws_lambda_event_source_mapping" "objects" {
   event_source_arn        = aws_sqs_queue.objects.arn
   function_name           = aws_lambda_function.host.arn

@@ -66,3 +66,13 @@ output "failed_invocations" {
   description = "Where an asynchronous invocation goes after its retries fail."
   value       = one(aws_lambda_function_event_invoke_config.host.destination_config[0].on_failure[*].destination)
 }
+
+output "backfill" {
+  description = "What an S3 Batch Operations backfill job needs: the role it runs as (and that role's policy, as JSON), the host to invoke, and where its manifests and reports go."
+  value = {
+    role_arn     = aws_iam_role.backfill.arn
+    policy       = local.backfill_policy
+    function_arn = aws_lambda_function.host.arn
+    reports      = "${var.dead_letter_bucket_arn}/backfill/"
+  }
+}

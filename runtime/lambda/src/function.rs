@@ -8,7 +8,7 @@ use crate::sources::cloudwatch_logs;
 use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::dead_letters::S3DeadLetters;
 use kelk_runtime::aws::plugin_store::{PluginStore, Refreshed};
-use kelk_runtime::aws::s3::{self, S3};
+use kelk_runtime::aws::s3::{self, S3, S3Uri};
 use kelk_runtime::opensearch::templates::{Installed, Templates};
 use kelk_runtime::opensearch::{BulkSink, Cluster, setup};
 use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Job, Made, Stop};
@@ -144,11 +144,15 @@ impl<'f> Invocation<'f> {
     /// One S3 object through its plugin into OpenSearch, its rejected lines into the dead
     /// letters; the counts go into the tally.
     /// An object whose content was replaced since its event is done with nothing to read: the
-    /// new content has an event of its own, and the old is gone.
+    /// new content has an event of its own, and the old is gone. An object named without its
+    /// content (a Batch Operations task) is pinned to its ETag first, so that its documents
+    /// get the ids its notification gives them.
     pub fn object(&mut self, object: &ObjectRef) -> Result<Counts, Failed> {
-        let source = SourceRef::Object(object.clone());
+        let pinned = self.pinned(object);
+        let source = SourceRef::Object(pinned.as_ref().map_or_else(|_| object.clone(), Clone::clone));
         let mut superseded = false;
         let result = self.tallied(&source, |function, deadline| {
+            let object = &pinned.map_err(|error| IngestError::Open { input: source.clone(), error })?;
             let routed = function.routes.router().and_then(|r| r.route(object));
             let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(deadline) };
             let open = || function.s3.open(object);
@@ -163,6 +167,15 @@ impl<'f> Invocation<'f> {
         });
         self.tally.superseded += u64::from(superseded);
         result
+    }
+
+    /// The object with its current ETag when it names neither a version nor an ETag.
+    fn pinned(&self, object: &ObjectRef) -> std::io::Result<ObjectRef> {
+        if object.version_id.is_some() || object.etag.is_some() {
+            return Ok(object.clone());
+        }
+        let etag = self.function.s3.etag(&S3Uri { bucket: object.bucket.clone(), key: object.key.clone() })?;
+        Ok(ObjectRef { etag: etag.map(|e| e.trim_matches('"').to_owned()), ..object.clone() })
     }
 
     /// A batch of CloudWatch Logs events of `log_group`: through the plugin its route names,

@@ -2,6 +2,7 @@
 //! answered as its service expects, in a file of its own. Adding a source is a file here and a
 //! line in [`SOURCES`]. An event no source accepts is an error that says what was received.
 
+mod batch_operations;
 pub mod cloudwatch_logs;
 mod eventbridge;
 pub mod firehose;
@@ -37,6 +38,7 @@ pub const SOURCES: &[&dyn EventSource] = &[
     &setup::Setup,
     &firehose::Firehose,
     &cloudwatch_logs::Subscription,
+    &batch_operations::BatchOperations,
     &eventbridge::ObjectCreated,
     &sqs::Sqs,
     &s3::Notifications,
@@ -45,7 +47,7 @@ pub const SOURCES: &[&dyn EventSource] = &[
 /// An event of no shape the host handles.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unrecognised event (top-level keys: {keys}): expected S3 notifications, SQS messages of them, EventBridge Object Created, a Firehose batch or a CloudWatch Logs subscription's"
+    "unrecognised event (top-level keys: {keys}): expected S3 notifications, SQS messages of them, EventBridge Object Created, a Firehose batch, a CloudWatch Logs subscription's or S3 Batch Operations tasks"
 )]
 pub struct UnknownEvent {
     pub keys: String,

@@ -61,7 +61,7 @@ pub(super) fn objects(records: &[Value]) -> Result<Vec<ObjectRef>, String> {
 }
 
 /// S3 notifications URL-encode keys as forms do: `+` for a space, `%xx` for the rest.
-fn notification_key(key: &str) -> Result<String, String> {
+pub(super) fn notification_key(key: &str) -> Result<String, String> {
     percent_encoding::percent_decode_str(&key.replace('+', " "))
         .decode_utf8()
         .map(|k| k.into_owned())
