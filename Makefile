@@ -29,14 +29,15 @@ package: toolchain
 # mocked provider, checkov). Real servers run for the tests and are stopped after them:
 # OpenSearch (tests/servers/opensearch; a second node taking bodies of at most 1 MB, for
 # 413s; a third with the security plugin, tests/servers/opensearch-secure), an S3 server
-# (tests/servers/s3), and the Lambda Runtime Interface Emulator (tests/servers/lambda-emulator)
-# that each host test starts.
+# (tests/servers/s3), the Lambda Runtime Interface Emulator (tests/servers/lambda-emulator)
+# that each host test starts, and toxiproxy (tests/servers/toxiproxy), through which
+# tests/tests/faults.rs injects network faults.
 SMALL_BODIES := KELK_TEST_OPENSEARCH_PORT=9251 KELK_TEST_OPENSEARCH_SETTINGS=-Ehttp.max_content_length=1mb
 SECURE_SEARCH := KELK_TEST_OPENSEARCH_SECURE=https://127.0.0.1:9270 \
 	KELK_TEST_OPENSEARCH_SECURE_CA=/tmp/kelk-servers/opensearch-secure-state-9270/root-ca.pem \
 	KELK_TEST_OPENSEARCH_SECURE_USER=admin KELK_TEST_OPENSEARCH_SECURE_PASSWORD=Kelk-Secure-Test-9270
 TEST_SERVERS := KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 KELK_TEST_OPENSEARCH_SMALL_BODIES=http://127.0.0.1:9251 \
-	$(SECURE_SEARCH) KELK_TEST_S3=http://127.0.0.1:9260 \
+	$(SECURE_SEARCH) KELK_TEST_S3=http://127.0.0.1:9260 KELK_TEST_TOXIPROXY=http://127.0.0.1:8474 \
 	AWS_ENDPOINT_URL_S3=http://127.0.0.1:9260 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 test: toolchain
@@ -48,8 +49,9 @@ test: toolchain
 	$(SMALL_BODIES) tests/servers/opensearch start
 	tests/servers/s3 start
 	tests/servers/opensearch-secure start
+	tests/servers/toxiproxy start
 	$(TEST_SERVERS) KELK_TEST_LAMBDA_EMULATOR=$$(tests/servers/lambda-emulator) cargo test --release; \
-		status=$$?; tests/servers/opensearch-secure stop; tests/servers/s3 stop; \
+		status=$$?; tests/servers/toxiproxy stop; tests/servers/opensearch-secure stop; tests/servers/s3 stop; \
 		$(SMALL_BODIES) tests/servers/opensearch stop; tests/servers/opensearch stop; exit $$status
 	infra/check
 

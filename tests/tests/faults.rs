@@ -1,0 +1,596 @@
+//! Faults injected between the real host and the real servers: the `kelk-lambda` binary under
+//! the Lambda Runtime Interface Emulator (as `tests/tests/lambda.rs` runs it) reaches OpenSearch
+//! and the S3 server through toxiproxy (`tests/servers/toxiproxy`), which slows, slices,
+//! stalls and cuts their connections. Each scenario has proxies, a bucket and an index prefix
+//! of its own, so scenarios run in parallel, and sends SQS batches of S3 notifications. Each
+//! checks, in OpenSearch and in the dead-letter store, that every line in is a document, a dead
+//! letter or a skipped blank line, none lost and none twice, and that the host's answer makes
+//! the event source retry what failed (`batchItemFailures` naming exactly the failed messages;
+//! an invocation error, the whole batch), whose redelivery, once the toxic is gone, completes
+//! the work. Each prints its row of the matrix in RELIABILITY.md (seen with `--nocapture`).
+//! `make test` starts the servers and sets `KELK_TEST_TOXIPROXY` besides lambda.rs's settings.
+
+use kelk_runtime::aws::s3::{Precondition, S3, S3Uri};
+use kelk_runtime::opensearch::{Auth, Cluster};
+use kelk_tests::emulator::Emulator;
+use kelk_tests::toxiproxy::{Proxy, Stream, Toxiproxy};
+use kelk_tests::{APACHE_LINE, index_count, plugin_wasm};
+use opensearch::http::Method;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `make test`, which starts the servers"))
+}
+
+/// An object of Apache lines: each good line has a path of its own (`/f/<id>/<line>`), every
+/// 37th line is not an access line (a dead letter), every 100th is blank (skipped).
+struct Object {
+    /// Also its SQS message's id.
+    id: String,
+    key: String,
+    etag: String,
+    lines: u64,
+    documents: u64,
+    rejected: u64,
+    skipped: u64,
+}
+
+/// One scenario's world: a bucket holding the plugin, the routing config, the objects and the
+/// dead letters; an index prefix; a proxy in front of OpenSearch and one in front of S3.
+struct Stage {
+    name: &'static str,
+    bucket: String,
+    prefix: String,
+    s3: S3,
+    cluster: Cluster,
+    opensearch: Proxy,
+    storage: Proxy,
+}
+
+impl Stage {
+    fn new(name: &'static str) -> Self {
+        let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+        let bucket = format!("faults-{name}-{run}");
+        let url = format!("{}/{bucket}", env("KELK_TEST_S3"));
+        let made = Command::new("curl").args(["-fsS", "-o", "/dev/null", "-X", "PUT", &url]).status().unwrap();
+        assert!(made.success(), "cannot create bucket {bucket}");
+        let s3 = S3::new(&kelk_tests::aws());
+        let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
+        let sha256 = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&wasm))
+        };
+        let put = |key: &str, body: Vec<u8>| {
+            let uri = S3Uri { bucket: bucket.clone(), key: key.into() };
+            s3.put(&uri, body, "application/octet-stream", Precondition::None).unwrap();
+        };
+        put("plugins/apache.wasm", wasm);
+        let prefix = format!("logs-faults.{name}");
+        let routing = json!({ "version": 1,
+            "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha256 } },
+            "routes": [{ "bucket": bucket, "key_glob": "logs/*", "plugin": "apache", "index_prefix": prefix }] });
+        put("routing.json", routing.to_string().into_bytes());
+        let cluster = Cluster::connect(&env("KELK_TEST_OPENSEARCH"), Auth::None, &kelk_tests::aws()).unwrap();
+        cluster.request(Method::Delete, &format!("/{prefix}-*"), None).unwrap();
+        let toxiproxy = Toxiproxy::from_env();
+        let opensearch = toxiproxy.proxy(&format!("faults-{name}-opensearch"), &env("KELK_TEST_OPENSEARCH"));
+        let storage = toxiproxy.proxy(&format!("faults-{name}-s3"), &env("KELK_TEST_S3"));
+        Stage { name, bucket, prefix, s3, cluster, opensearch, storage }
+    }
+
+    /// Puts an object of `lines` lines under `logs/<id>.log`.
+    fn object(&self, id: &str, lines: u64) -> Object {
+        let (mut text, mut documents, mut rejected, mut skipped) = (String::new(), 0, 0, 0);
+        for n in 1..=lines {
+            if n % 100 == 0 {
+                skipped += 1;
+            } else if n % 37 == 0 {
+                rejected += 1;
+                text.push_str(&format!("not an access line: {id} {n}"));
+            } else {
+                documents += 1;
+                text.push_str(&APACHE_LINE.replace("/apache_pb.gif", &format!("/f/{id}/{n:06}")));
+            }
+            text.push('\n');
+        }
+        let key = format!("logs/{id}.log");
+        let uri = S3Uri { bucket: self.bucket.clone(), key: key.clone() };
+        self.s3.put(&uri, text.into_bytes(), "text/plain", Precondition::None).unwrap();
+        let etag = self.s3.etag(&uri).unwrap().unwrap().trim_matches('"').to_owned();
+        Object { id: id.into(), key, etag, lines, documents, rejected, skipped }
+    }
+
+    /// The host, reaching OpenSearch and S3 through the proxies.
+    fn host(&self, settings: &[(&str, &str)]) -> Emulator {
+        let routing = format!("s3://{}/routing.json", self.bucket);
+        let dead = format!("s3://{}/dead/", self.bucket);
+        let (opensearch, storage) = (self.opensearch.url(), self.storage.url());
+        let mut all = vec![
+            ("KELK_ROUTING_CONFIG", routing.as_str()),
+            ("KELK_DEAD_LETTERS", dead.as_str()),
+            ("KELK_OPENSEARCH_URL", opensearch.as_str()),
+            ("AWS_ENDPOINT_URL_S3", storage.as_str()),
+            // No check of the config in the middle of a scenario.
+            ("KELK_ROUTING_CHECK_SECONDS", "3600"),
+        ];
+        all.extend_from_slice(settings);
+        Emulator::start(&format!("faults-{}", self.name), &all)
+    }
+
+    /// The host, warm: it has loaded its routing config and plugin and checked the plugin's
+    /// index template (an SQS batch of S3's test event), so the faults injected next meet it
+    /// at work.
+    fn warm_host(&self, settings: &[(&str, &str)]) -> Emulator {
+        let host = self.host(settings);
+        let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"logs"}"#;
+        let answer = host.invoke(&json!({ "Records": [message("warm-up", test_event)] }));
+        assert_eq!(answer, Ok(json!({ "batchItemFailures": [] })), "{}", host.log());
+        host
+    }
+
+    /// An SQS batch of one message per object, each an S3 notification of it.
+    fn batch(&self, objects: &[&Object]) -> Value {
+        let messages: Vec<Value> =
+            objects.iter().map(|o| message(&o.id, &json!({ "Records": [self.s3_record(o)] }).to_string())).collect();
+        json!({ "Records": messages })
+    }
+
+    fn s3_record(&self, object: &Object) -> Value {
+        json!({
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2025-03-02T10:00:00.000Z", "eventName": "ObjectCreated:Put",
+            "s3": { "s3SchemaVersion": "1.0", "configurationId": "kelk",
+                    "bucket": { "name": self.bucket, "arn": format!("arn:aws:s3:::{}", self.bucket) },
+                    "object": { "key": object.key, "size": 1024, "eTag": object.etag, "sequencer": "0055AED6DCD90281E5" } }
+        })
+    }
+
+    /// The documents of `object` in OpenSearch now.
+    fn indexed(&self, object: &Object) -> u64 {
+        let pattern = format!("{}-*", self.prefix);
+        self.cluster.request(Method::Post, &format!("/{pattern}/_refresh"), None).unwrap();
+        let query = json!({ "query": { "prefix": { "url.path": format!("/f/{}/", object.id) } } }).to_string();
+        let found = self.cluster.request(Method::Post, &format!("/{pattern}/_count"), Some(query.as_bytes())).unwrap();
+        found.map_or(0, |f| f["count"].as_u64().unwrap())
+    }
+
+    /// The end state: what OpenSearch and the dead-letter store hold of `objects`, and the
+    /// lines the host skipped (blank), as it last reported each object done.
+    fn settle(&self, host: &Emulator, objects: &[&Object]) -> Settled {
+        let pattern = format!("{}-*", self.prefix);
+        let documents = index_count(&self.cluster, &pattern);
+        // A line indexed twice (under two ids) is a path seen twice.
+        let twice = json!({ "size": 0, "aggs": { "twice": { "terms": { "field": "url.path", "min_doc_count": 2, "size": 10000 } } } });
+        let found = self
+            .cluster
+            .request(Method::Post, &format!("/{pattern}/_search"), Some(twice.to_string().as_bytes()))
+            .unwrap()
+            .unwrap();
+        let extra: u64 = found["aggregations"]["twice"]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["doc_count"].as_u64().unwrap() - 1)
+            .sum();
+        let dead = S3Uri { bucket: self.bucket.clone(), key: "dead/".into() };
+        let mut letters = Vec::new();
+        for listed in self.s3.list(&dead).unwrap() {
+            let part = self.s3.get(&S3Uri { bucket: self.bucket.clone(), key: listed.key }).unwrap().bytes;
+            for line in String::from_utf8(part).unwrap().lines() {
+                letters.push(serde_json::from_str::<Value>(line).unwrap());
+            }
+        }
+        assert!(
+            letters.iter().all(|l| l["excerpt"].as_str().is_some_and(|e| e.starts_with("not an access line"))),
+            "{letters:?}"
+        );
+        let distinct_letters: HashSet<(String, u64)> = letters
+            .iter()
+            .map(|l| (l["object"]["key"].as_str().unwrap().to_owned(), l["record_number"].as_u64().unwrap()))
+            .collect();
+        let sum = |f: fn(&Object) -> u64| objects.iter().map(|&o| f(o)).sum::<u64>();
+        let (expected_documents, expected_letters) = (sum(|o| o.documents), sum(|o| o.rejected));
+        let distinct_documents = documents - extra;
+        Settled {
+            lines: sum(|o| o.lines),
+            documents,
+            dead_letters: letters.len() as u64,
+            skipped: objects
+                .iter()
+                .map(|o| {
+                    let skipped = skipped(host, o);
+                    assert_eq!(skipped, o.skipped, "{}: the lines skipped are the blank ones", o.key);
+                    skipped
+                })
+                .sum(),
+            lost: expected_documents.saturating_sub(distinct_documents)
+                + expected_letters.saturating_sub(distinct_letters.len() as u64),
+            duplicated: extra + (letters.len() - distinct_letters.len()) as u64,
+            unexpected: distinct_documents.saturating_sub(expected_documents)
+                + (distinct_letters.len() as u64).saturating_sub(expected_letters),
+        }
+    }
+
+    /// Prints the scenario's row of the matrix, then checks it: every line accounted for,
+    /// nothing lost, nothing twice.
+    fn report(&self, injected: &str, settled: Settled, answers: &[String]) {
+        let Settled { lines, documents, dead_letters, skipped, lost, duplicated, unexpected } = settled;
+        println!(
+            "| {} | {injected} | {lines} | {documents} | {dead_letters} | {skipped} | {lost} | {duplicated} | {} |",
+            self.name,
+            answers.join("; ")
+        );
+        assert_eq!((lost, duplicated, unexpected), (0, 0, 0), "{}: lost, duplicated, unexpected", self.name);
+        assert_eq!(documents + dead_letters + skipped, lines, "{}: every line is accounted for", self.name);
+    }
+}
+
+/// What the stores hold at the end of a scenario.
+struct Settled {
+    lines: u64,
+    documents: u64,
+    dead_letters: u64,
+    skipped: u64,
+    lost: u64,
+    duplicated: u64,
+    /// Documents or letters of no line expected to make one.
+    unexpected: u64,
+}
+
+fn message(id: &str, body: &str) -> Value {
+    json!({
+        "messageId": id, "receiptHandle": "MessageReceiptHandle", "body": body,
+        "attributes": { "ApproximateReceiveCount": "1", "SentTimestamp": "1523232000000", "SenderId": "123456789012", "ApproximateFirstReceiveTimestamp": "1523232000001" },
+        "messageAttributes": {}, "md5OfBody": "7b270e59b47ff90a553787216d55d91d",
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:kelk-objects", "awsRegion": "us-east-1"
+    })
+}
+
+/// The messages SQS delivers again after the host's answer to `batch`: those `batchItemFailures`
+/// names, or every one after an invocation error.
+fn redelivered<'o>(batch: &[&'o Object], invoked: &Invoked) -> Vec<&'o Object> {
+    match &invoked.answer {
+        Err(_) => batch.to_vec(),
+        Ok(answer) => {
+            let failed: Vec<&str> = answer["batchItemFailures"]
+                .as_array()
+                .unwrap_or_else(|| panic!("not an SQS answer: {answer}"))
+                .iter()
+                .map(|f| f["itemIdentifier"].as_str().unwrap())
+                .collect();
+            batch.iter().copied().filter(|o| failed.contains(&o.id.as_str())).collect()
+        }
+    }
+}
+
+/// The ids of the messages an answer fails.
+fn failed_ids(batch: &[&Object], invoked: &Invoked) -> Vec<String> {
+    redelivered(batch, invoked).iter().map(|o| o.id.clone()).collect()
+}
+
+/// An invocation's answer, and the metrics line the host printed for it (none when Lambda
+/// ended the invocation at its timeout).
+#[derive(Debug)]
+struct Invoked {
+    answer: Result<Value, Value>,
+    metrics: Option<Value>,
+}
+
+/// The EMF metrics lines the host has printed.
+fn metrics(host: &Emulator) -> Vec<Value> {
+    let log = host.log();
+    log.lines().filter(|l| l.contains("\"CloudWatchMetrics\"")).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Invokes the host with `event`.
+fn invoke(host: &Emulator, event: &Value) -> Invoked {
+    let before = metrics(host).len();
+    let answer = host.invoke(event);
+    let printed = metrics(host);
+    Invoked { answer, metrics: printed.get(before).cloned() }
+}
+
+/// An invocation, for the matrix: the answer, and what the bulk sink did.
+fn said(what: &str, invoked: &Invoked) -> String {
+    let answer = match &invoked.answer {
+        Ok(answer) if answer.get("batchItemFailures").is_some() => {
+            let ids: Vec<&str> = answer["batchItemFailures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["itemIdentifier"].as_str().unwrap())
+                .collect();
+            format!("{what}: batchItemFailures [{}]", ids.join(", "))
+        }
+        Ok(answer) => format!("{what}: {answer}"),
+        Err(error) => {
+            let message = error["errorMessage"].as_str().unwrap_or_default();
+            let cut = message.floor_char_boundary(100);
+            let more = if cut < message.len() { "…" } else { "" };
+            format!("{what}: invocation error ({}{more})", &message[..cut])
+        }
+    };
+    match &invoked.metrics {
+        Some(m) => format!(
+            "{answer} (indexed {}, already there {}, bulk retries {})",
+            m["Indexed"], m["AlreadyIndexed"], m["BulkRetries"]
+        ),
+        None => format!("{answer} (no metrics line: the invocation was ended)"),
+    }
+}
+
+/// Invokes the host with `event` while `control` runs beside the invocation.
+fn during<T>(host: &Emulator, event: &Value, control: impl FnOnce() -> T) -> (Invoked, T) {
+    std::thread::scope(|s| {
+        let invocation = s.spawn(|| invoke(host, event));
+        let controlled = control();
+        (invocation.join().unwrap(), controlled)
+    })
+}
+
+/// Waits until `ready` holds, for at most `limit`.
+fn wait_until(what: &str, limit: Duration, host: &Emulator, mut ready: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !ready() {
+        assert!(started.elapsed() < limit, "waited {limit:?} for {what}:\n{}", host.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether the host has logged `message` (`input done`, `input failed`) for `object`.
+fn logged(host: &Emulator, message: &str, object: &Object) -> bool {
+    let message = format!("\"message\":\"{message}\"");
+    host.log().lines().any(|l| l.contains(&message) && l.contains(&object.key))
+}
+
+/// The lines of `object` the host skipped, as its last `input done` line for it says.
+fn skipped(host: &Emulator, object: &Object) -> u64 {
+    let log = host.log();
+    let done = log
+        .lines()
+        .rfind(|l| l.contains("\"message\":\"input done\"") && l.contains(&object.key))
+        .unwrap_or_else(|| panic!("{} was never done:\n{log}", object.key));
+    serde_json::from_str::<Value>(done).unwrap()["fields"]["skipped"].as_u64().unwrap()
+}
+
+/// Each bulk answer from OpenSearch comes 2 s late: every object is still indexed once.
+#[test]
+fn opensearch_latency() {
+    let stage = Stage::new("os-latency");
+    let objects = [stage.object("m1", 2000), stage.object("m2", 2000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    stage.opensearch.add("latency", "latency", Stream::Downstream, json!({ "latency": 2000 }));
+    let started = Instant::now();
+    let answer = invoke(&host, &stage.batch(&batch));
+    let took = started.elapsed();
+    assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    assert!(took >= Duration::from_secs(4), "two bulk answers, 2 s late each: {took:?}");
+    let answers = [said("batch m1, m2", &answer)];
+    stage.report("latency 2 s on OpenSearch's answers", stage.settle(&host, &batch), &answers);
+}
+
+/// The connection to OpenSearch is reset while an object's bulk request waits for its answer
+/// (after OpenSearch has indexed it), and at every retry, until the object fails; the object
+/// before it is done, the one after it (the toxic gone) too. Only the failed message is
+/// retried, and its retry finds its documents there: none twice.
+#[test]
+fn opensearch_reset_peer_mid_object() {
+    let stage = Stage::new("os-reset");
+    let objects = [stage.object("m1", 1500), stage.object("m2", 1500), stage.object("m3", 1500)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    // Answers come 2 s late: the window in which the reset is put on the connection.
+    stage.opensearch.add("latency", "latency", Stream::Downstream, json!({ "latency": 2000 }));
+    let (answer, ()) = during(&host, &stage.batch(&batch), || {
+        wait_until("m1 done", Duration::from_secs(60), &host, || logged(&host, "input done", &objects[0]));
+        stage.opensearch.add("reset", "reset_peer", Stream::Downstream, json!({ "timeout": 0 }));
+        wait_until("m2 failed", Duration::from_secs(90), &host, || logged(&host, "input failed", &objects[1]));
+        stage.opensearch.remove("reset");
+    });
+    assert_eq!(failed_ids(&batch, &answer), ["m2"], "{answer:?}\n{}", host.log());
+    let again = redelivered(&batch, &answer);
+    let retry = invoke(&host, &stage.batch(&again));
+    assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
+    assert_eq!(
+        retry.metrics.as_ref().unwrap()["AlreadyIndexed"].as_u64(),
+        Some(objects[1].documents),
+        "OpenSearch had indexed m2 before its answers were cut: {retry:?}"
+    );
+    let answers = [said("batch m1, m2, m3", &answer), said("m2 again", &retry)];
+    stage.report(
+        "reset_peer on OpenSearch's answers (2 s late) from m1's end to m2's failure",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// OpenSearch stops taking anything on the connection in the middle of a batch (a black hole:
+/// the timeout toxic, never closing), after m1 is indexed and before m2's bulk request; the
+/// invocation, with a 10 s timeout, cannot finish. (S3's answers come 1 s late, which leaves
+/// the time to put the stall on between the two.)
+#[test]
+fn opensearch_timeout_stalls_the_connection() {
+    let stage = Stage::new("os-stall");
+    let objects = [stage.object("m1", 1500), stage.object("m2", 1500)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let settings = [("AWS_LAMBDA_FUNCTION_TIMEOUT", "10"), ("KELK_DEADLINE_MARGIN_MS", "3000")];
+    let host = stage.warm_host(&settings);
+    stage.storage.add("latency", "latency", Stream::Downstream, json!({ "latency": 1000 }));
+    let (answer, ()) = during(&host, &stage.batch(&batch), || {
+        let m1 = &objects[0];
+        wait_until("m1 indexed", Duration::from_secs(30), &host, || stage.indexed(m1) == m1.documents);
+        stage.opensearch.add("stall", "timeout", Stream::Upstream, json!({ "timeout": 0 }));
+    });
+    assert!(logged(&host, "input done", &objects[0]), "{}", host.log());
+    assert!(!logged(&host, "input done", &objects[1]), "{}", host.log());
+    let failed = failed_ids(&batch, &answer);
+    assert!(failed.contains(&"m2".to_owned()), "m2 must be retried: {answer:?}\n{}", host.log());
+    stage.opensearch.remove("stall");
+    stage.storage.remove("latency");
+    let again = redelivered(&batch, &answer);
+    let retry = invoke(&host, &stage.batch(&again));
+    assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
+    let retried: Vec<&str> = again.iter().map(|o| o.id.as_str()).collect();
+    let answers = [said("batch m1, m2", &answer), said(&format!("{} again", retried.join(", ")), &retry)];
+    stage.report(
+        "timeout (stall, never closed) on requests to OpenSearch after m1 is indexed; Lambda timeout 10 s",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// A slow link to OpenSearch (75 KB/s): a 5 MiB bulk body takes about 70 s on the wire, past
+/// the 60 s a request once had in all, and is delivered: a request is given 60 s plus its
+/// body's time at 50 kB/s.
+#[test]
+fn opensearch_bandwidth_slow_link() {
+    let stage = Stage::new("os-bandwidth");
+    // About 5.6 MB of bulk body: one of 5 MiB, and the rest.
+    let objects = [stage.object("m1", 9000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    stage.opensearch.add("slow", "bandwidth", Stream::Upstream, json!({ "rate": 75 }));
+    let started = Instant::now();
+    let answer = invoke(&host, &stage.batch(&batch));
+    let took = started.elapsed();
+    assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    assert!(took > Duration::from_secs(60), "the 5 MiB body took longer than 60 s on the wire: {took:?}");
+    assert_eq!(answer.metrics.as_ref().unwrap()["BulkRetries"], 0, "delivered at the first attempt: {answer:?}");
+    let answers = [format!("{}, in {:.0} s", said("m1", &answer), took.as_secs_f64())];
+    stage.report("bandwidth 75 KB/s on requests to OpenSearch", stage.settle(&host, &batch), &answers);
+}
+
+/// Requests and answers cut into small slices with delays between them: delivered whole.
+#[test]
+fn opensearch_slicer() {
+    let stage = Stage::new("os-slicer");
+    let objects = [stage.object("m1", 2000), stage.object("m2", 2000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    let slices = json!({ "average_size": 128, "size_variation": 96, "delay": 50 });
+    stage.opensearch.add("slice-requests", "slicer", Stream::Upstream, slices.clone());
+    stage.opensearch.add("slice-answers", "slicer", Stream::Downstream, slices);
+    let answer = invoke(&host, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    let answers = [said("batch m1, m2", &answer)];
+    stage.report(
+        "slicer (128 ± 96 B slices, 50 µs apart) both ways to OpenSearch",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// OpenSearch is unreachable when the host starts (the proxy disabled: connections refused):
+/// the plugin's index template cannot be checked, so there is no routing config to work with
+/// and the invocation fails; once OpenSearch is back, the retry indexes everything once.
+#[test]
+fn opensearch_down_at_start() {
+    let stage = Stage::new("os-down");
+    let objects = [stage.object("m1", 1500), stage.object("m2", 1500)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    stage.opensearch.enable(false);
+    let host = stage.host(&[]);
+    let answer = invoke(&host, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &answer), ["m1", "m2"], "{answer:?}\n{}", host.log());
+    assert_eq!(objects.iter().map(|o| stage.indexed(o)).sum::<u64>(), 0);
+    stage.opensearch.enable(true);
+    let again = redelivered(&batch, &answer);
+    let retry = invoke(&host, &stage.batch(&again));
+    assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
+    let answers = [said("batch m1, m2", &answer), said("m1, m2 again", &retry)];
+    stage.report("OpenSearch refusing connections at cold start, then back", stage.settle(&host, &batch), &answers);
+}
+
+/// The S3 connection is reset while the host streams an object (GetObject cut about a quarter
+/// of the way, the download slowed to 100 KB/s to make room): that object fails, with what it
+/// had parsed indexed; the object before it is done; only its message is retried.
+#[test]
+fn s3_reset_peer_while_streaming() {
+    let stage = Stage::new("s3-reset");
+    let objects = [stage.object("m1", 200), stage.object("m2", 8000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    stage.storage.add("slow", "bandwidth", Stream::Downstream, json!({ "rate": 100 }));
+    let (answer, ()) = during(&host, &stage.batch(&batch), || {
+        wait_until("m1 done", Duration::from_secs(30), &host, || logged(&host, "input done", &objects[0]));
+        std::thread::sleep(Duration::from_secs(3));
+        stage.storage.add("reset", "reset_peer", Stream::Downstream, json!({ "timeout": 0 }));
+    });
+    assert_eq!(failed_ids(&batch, &answer), ["m2"], "{answer:?}\n{}", host.log());
+    let partial = stage.indexed(&objects[1]);
+    assert!(0 < partial && partial < objects[1].documents, "cut mid-object: {partial} documents made it");
+    stage.storage.remove("reset");
+    stage.storage.remove("slow");
+    let again = redelivered(&batch, &answer);
+    let retry = invoke(&host, &stage.batch(&again));
+    assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
+    let answers = [
+        format!("{} ({partial} of m2's documents indexed before the cut)", said("batch m1, m2", &answer)),
+        said("m2 again", &retry),
+    ];
+    stage.report("reset_peer on S3's answers 3 s into m2's download (100 KB/s)", stage.settle(&host, &batch), &answers);
+}
+
+/// S3 stops sending in the middle of an object (the timeout toxic, never closing): the S3
+/// client's stalled-stream protection ends the download after its grace period (5 s), the
+/// object fails with what it had parsed indexed, and only its message is retried.
+#[test]
+fn s3_timeout_stalls_the_download() {
+    let stage = Stage::new("s3-stall");
+    let objects = [stage.object("m1", 200), stage.object("m2", 8000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    stage.storage.add("slow", "bandwidth", Stream::Downstream, json!({ "rate": 100 }));
+    let (answer, stalled_for) = during(&host, &stage.batch(&batch), || {
+        wait_until("m1 done", Duration::from_secs(30), &host, || logged(&host, "input done", &objects[0]));
+        std::thread::sleep(Duration::from_secs(3));
+        stage.storage.add("stall", "timeout", Stream::Downstream, json!({ "timeout": 0 }));
+        let stalled = Instant::now();
+        // Once the download is given up, the host indexes what it parsed, then writes the
+        // object's dead letters, whose answer the stall holds: the stall ends there.
+        wait_until("m2's download given up", Duration::from_secs(60), &host, || stage.indexed(&objects[1]) > 0);
+        let stalled_for = stalled.elapsed();
+        stage.storage.remove("stall");
+        stalled_for
+    });
+    assert_eq!(failed_ids(&batch, &answer), ["m2"], "{answer:?}\n{}", host.log());
+    let partial = stage.indexed(&objects[1]);
+    assert!(0 < partial && partial < objects[1].documents, "cut mid-object: {partial} documents made it");
+    assert!(stalled_for >= Duration::from_secs(5), "given up after the grace period: {stalled_for:?}");
+    stage.storage.remove("slow");
+    let again = redelivered(&batch, &answer);
+    let retry = invoke(&host, &stage.batch(&again));
+    assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
+    let answers = [
+        format!(
+            "{} (download given up {:.0} s into the stall; {partial} of m2's documents indexed)",
+            said("batch m1, m2", &answer),
+            stalled_for.as_secs_f64()
+        ),
+        said("m2 again", &retry),
+    ];
+    stage.report(
+        "timeout (stall, never closed) on S3's answers 3 s into m2's download (100 KB/s)",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// Every S3 answer 1 s late, from the cold start on (routing config, plugin, objects, dead
+/// letters): everything delivered once.
+#[test]
+fn s3_latency() {
+    let stage = Stage::new("s3-latency");
+    let objects = [stage.object("m1", 2000), stage.object("m2", 2000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    stage.storage.add("latency", "latency", Stream::Downstream, json!({ "latency": 1000 }));
+    let host = stage.host(&[]);
+    let answer = invoke(&host, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    let answers = [said("batch m1, m2 (cold start)", &answer)];
+    stage.report("latency 1 s on S3's answers, from the cold start", stage.settle(&host, &batch), &answers);
+}
