@@ -112,7 +112,10 @@ pub struct Invocation<'f> {
 
 impl<'f> Invocation<'f> {
     /// The work of an invocation that takes no new input after `deadline`.
+    /// Bulk requests get half the margin after `deadline` to be answered; the other half is
+    /// for the dead letters and the answer.
     pub(crate) fn new(function: &'f mut Function, deadline: Instant) -> Self {
+        function.sink.answer_by(Some(deadline + function.config.deadline_margin / 2));
         Invocation { function, deadline, tally: Tally::default() }
     }
 

@@ -7,7 +7,8 @@
 //! its `http.max_content_length`) is split in halves until it fits; a document too large alone
 //! is refused for good. A document refused for want of permission (401, 403) fails the input,
 //! to be retried once the writer may write: it is not the document's fault. A request may take
-//! as long as its body needs on a slow link.
+//! as long as its body needs on a slow link, but no longer than the time left to answer (a
+//! Lambda invocation's deadline), so that what is not indexed by then is reported, not cut off.
 
 use super::cluster::truncate;
 use crate::sink::SinkError;
@@ -16,7 +17,7 @@ use opensearch::BulkParts;
 use opensearch::OpenSearch as Client;
 use opensearch::http::StatusCode;
 use rand::Rng;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Attempts at a request, or at the items OpenSearch answered 429 for, before giving up.
 const ATTEMPTS: u32 = 6;
@@ -133,8 +134,8 @@ impl ItemResult {
 
 /// Sends `items` until each is settled, retrying the request on connection errors, 429 and
 /// 5xx, and the items OpenSearch answered 429 (or 5xx) for; a body found too large is sent
-/// again as two halves, which takes no attempt.
-pub(crate) async fn send(client: Client, items: Vec<Pending>) -> Sent {
+/// again as two halves, which takes no attempt. Nothing is sent or retried past `answer_by`.
+pub(crate) async fn send(client: Client, items: Vec<Pending>, answer_by: Option<Instant>) -> Sent {
     let mut outcomes: Vec<Option<Outcome>> = (0..items.len()).map(|_| None).collect();
     // The requests of an attempt, as the indices of their items.
     let mut requests: Vec<Vec<usize>> = vec![(0..items.len()).collect()];
@@ -145,12 +146,16 @@ pub(crate) async fn send(client: Client, items: Vec<Pending>) -> Sent {
             break;
         }
         if attempt > 0 {
+            let wait = backoff(attempt);
+            if answer_by.is_some_and(|by| Instant::now() + wait >= by) {
+                break;
+            }
             retries += 1;
-            tokio::time::sleep(backoff(attempt)).await;
+            tokio::time::sleep(wait).await;
         }
         let mut again = Vec::new();
         while let Some(todo) = requests.pop() {
-            let answers = match request(&client, todo.iter().map(|&i| &items[i])).await {
+            let answers = match request(&client, todo.iter().map(|&i| &items[i]), answer_by).await {
                 Ok(answers) if answers.len() == todo.len() => answers,
                 Ok(answers) => {
                     let error = format!("the bulk response answers {} of {} items", answers.len(), todo.len());
@@ -172,7 +177,8 @@ pub(crate) async fn send(client: Client, items: Vec<Pending>) -> Sent {
                     }
                     continue;
                 }
-                Err(Failure::Sink(SinkError::Retryable(_))) if attempt + 1 < ATTEMPTS => {
+                Err(Failure::Sink(SinkError::Retryable(reason))) if attempt + 1 < ATTEMPTS => {
+                    last_refusal = reason;
                     again.push(todo);
                     continue;
                 }
@@ -208,12 +214,22 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Sends one `_bulk` request; the answer for each item, in order.
-async fn request(client: &Client, items: impl Iterator<Item = &Pending>) -> Result<Vec<Answer>, Failure> {
+async fn request(
+    client: &Client,
+    items: impl Iterator<Item = &Pending>,
+    answer_by: Option<Instant>,
+) -> Result<Vec<Answer>, Failure> {
     let failed =
         |e: opensearch::Error| Failure::Sink(SinkError::Retryable(format!("OpenSearch bulk request failed: {e}")));
     let body: Vec<Bytes> = items.flat_map(|p| [p.action.clone(), p.source.clone()]).collect();
     let bytes: usize = body.iter().map(Bytes::len).sum::<usize>() + body.len();
-    let timeout = ANSWER_TIME + Duration::from_secs(bytes as u64 / SLOWEST_BYTES_PER_SECOND);
+    let mut timeout = ANSWER_TIME + Duration::from_secs(bytes as u64 / SLOWEST_BYTES_PER_SECOND);
+    if let Some(left) = answer_by.map(|by| by.saturating_duration_since(Instant::now())) {
+        if left.is_zero() {
+            return Err(Failure::Sink(SinkError::Retryable("no time was left to send a bulk request".into())));
+        }
+        timeout = timeout.min(left);
+    }
     let response = client.bulk(BulkParts::None).body(body).request_timeout(timeout).send().await.map_err(failed)?;
     let status = response.status_code();
     let text = response.text().await.map_err(failed)?;

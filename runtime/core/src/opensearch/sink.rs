@@ -11,6 +11,7 @@ use crate::sink::{DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
 use crate::source::SourceRef;
 use bytes::Bytes;
 use std::collections::VecDeque;
+use std::time::Instant;
 use tokio::task::JoinHandle;
 
 /// A `_bulk` request is sent once its body reaches this size, unless the cluster takes less.
@@ -52,6 +53,8 @@ pub struct BulkSink {
     /// as too large (413), for the life of the sink.
     body_limit: usize,
     in_flight: VecDeque<JoinHandle<Sent>>,
+    /// When every request must have been answered, if ever.
+    answer_by: Option<Instant>,
     stats: BulkStats,
 }
 
@@ -65,6 +68,7 @@ impl BulkSink {
             body_bytes: 0,
             body_limit: BULK_BYTES,
             in_flight: VecDeque::new(),
+            answer_by: None,
             stats: BulkStats::default(),
         }
     }
@@ -79,6 +83,12 @@ impl BulkSink {
         std::mem::take(&mut self.stats)
     }
 
+    /// Sends nothing, and waits for no answer, past `answer_by` (a Lambda invocation's
+    /// deadline): what is unanswered then fails its input, for a retry.
+    pub fn answer_by(&mut self, answer_by: Option<Instant>) {
+        self.answer_by = answer_by;
+    }
+
     /// The cluster written to.
     pub fn cluster(&self) -> &Cluster {
         &self.cluster
@@ -91,7 +101,7 @@ impl BulkSink {
         }
         let items = std::mem::take(&mut self.body);
         self.body_bytes = 0;
-        self.in_flight.push_back(self.cluster.spawn(bulk::send(self.cluster.client().clone(), items)));
+        self.in_flight.push_back(self.cluster.spawn(bulk::send(self.cluster.client().clone(), items, self.answer_by)));
         while self.in_flight.len() > IN_FLIGHT {
             self.settle_oldest(refused)?;
         }
