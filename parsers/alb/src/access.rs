@@ -147,8 +147,11 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, Re
         }
         let times =
             [at::REQUEST_PROCESSING, at::TARGET_PROCESSING, at::RESPONSE_PROCESSING].map(|i| seconds_to_nanos(f[i]));
-        if let [Some(a), Some(b), Some(c)] = times {
-            event.u64("duration", a + b + c);
+        // Checked: three times near the limit of a `long` add up past it (or past u64).
+        if let [Some(a), Some(b), Some(c)] = times
+            && let Some(ns) = a.checked_add(b).and_then(|ab| ab.checked_add(c)).filter(|&ns| ns <= ecs::MAX_LONG)
+        {
+            event.u64("duration", ns);
         }
         let created = f[at::REQUEST_CREATION_TIME];
         if let Some(start) = dash(created).and_then(parse_iso8601) {
@@ -184,7 +187,9 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, Re
         // A Lambda target has no ip:port, yet a status code.
         let mut backend = elb.object("backend");
         if let Some((host, port)) = dash(f[at::TARGET]).and_then(ecs::split_host_port) {
-            backend.str("ip", host).u64("port", u64::from(port));
+            // Mapped as an IP: any other host (an anonymised one) stays in `address`.
+            let key = if ecs::parse_ip(host).is_some() { "ip" } else { "address" };
+            backend.str(key, host).u64("port", u64::from(port));
         }
         if let Some(status) = dash(f[at::TARGET_STATUS]).and_then(parse_u64) {
             backend.object("http").object("response").u64("status_code", status);
@@ -203,8 +208,9 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, Re
     elb.object("target_group").opt_str("arn", dash(f[at::TARGET_GROUP_ARN]));
     elb.opt_str("trace_id", dash(f[at::TRACE_ID]));
     elb.object("chosen_cert").opt_str("arn", dash(f[at::CHOSEN_CERT_ARN]));
-    if let Some(priority) = dash(f[at::MATCHED_RULE_PRIORITY]) {
-        elb.number_text("matched_rule_priority", priority);
+    // Mapped as a long: a priority that is not an integer is left out, as one that is no number.
+    if let Some(priority) = dash(f[at::MATCHED_RULE_PRIORITY]).and_then(|p| std::str::from_utf8(p).ok()?.parse().ok()) {
+        elb.i64("matched_rule_priority", priority);
     }
     if let Some(actions) = dash(f[at::ACTIONS_EXECUTED]) {
         elb.str_array("action_executed", actions.split(|&b| b == b','));

@@ -241,6 +241,47 @@ mod tests {
     }
 
     #[test]
+    fn a_target_that_is_not_an_ip_address_is_its_address() {
+        let backend = |target: &str| {
+            let line = String::from_utf8(ALB.to_vec()).unwrap().replacen("10.0.0.1:80", target, 1);
+            parse(line.as_bytes()).unwrap()["aws"]["elb"]["backend"].clone()
+        };
+        let status = serde_json::json!({"response": {"status_code": 200}});
+        assert_eq!(backend("10.0.0.1:80"), serde_json::json!({"ip": "10.0.0.1", "port": 80, "http": status}));
+        assert_eq!(backend("[2001:db8::1]:80")["ip"], "2001:db8::1");
+        assert_eq!(
+            backend("10.0.0.1.7:8080"),
+            serde_json::json!({"address": "10.0.0.1.7", "port": 8080, "http": status})
+        );
+    }
+
+    #[test]
+    fn a_rule_priority_is_an_integer() {
+        let priority = |value: &str| {
+            let line =
+                String::from_utf8(ALB.to_vec()).unwrap().replace(r#""-" 0 2018"#, &format!(r#""-" {value} 2018"#));
+            parse(line.as_bytes()).unwrap()["aws"]["elb"].get("matched_rule_priority").cloned()
+        };
+        assert_eq!(priority("0"), Some(0.into()));
+        assert_eq!(priority("-1"), Some((-1).into()));
+        assert_eq!(priority("0.001"), None);
+        assert_eq!(priority("99999999999999999999"), None);
+    }
+
+    #[test]
+    fn durations_past_what_a_long_holds_are_left_out() {
+        let duration = |line: &[u8], from: &str, to: &str| {
+            let line = String::from_utf8(line.to_vec()).unwrap().replacen(from, to, 1);
+            parse(line.as_bytes()).unwrap()["event"].get("duration").cloned()
+        };
+        assert_eq!(duration(ALB, "0.000 0.001 0.000", "0.000 0.001 0.000"), Some(1_000_000.into()));
+        // Three times that each fit, whose sum does not (nor fits u64).
+        assert_eq!(duration(ALB, "0.000 0.001 0.000", "9223372036.0 9223372036.0 9223372036.0"), None);
+        assert_eq!(duration(NLB, " 5 2 98 ", " 5 2 98 "), Some(5_000_000.into()));
+        assert_eq!(duration(NLB, " 5 2 98 ", " 9223372036855 2 98 "), None);
+    }
+
+    #[test]
     fn a_classic_tcp_line_is_a_connection() {
         let tcp = parse(CLASSIC_TCP).unwrap();
         assert_eq!(tcp["aws"]["elb"]["protocol"], "tcp");

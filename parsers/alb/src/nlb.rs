@@ -91,8 +91,8 @@ pub fn parse(line: &[u8], doc: &mut Object) -> Result<Timestamp, Reject> {
     {
         let mut event = doc.object("event");
         event_fields(&mut event, NETWORK_EVENT);
-        if let Some(ms) = connection_ms {
-            event.u64("duration", ms.saturating_mul(1_000_000));
+        if let Some(ns) = connection_ms.and_then(|ms| ms.checked_mul(1_000_000)).filter(|&ns| ns <= ecs::MAX_LONG) {
+            event.u64("duration", ns);
         }
         if let Some(start) = start {
             event.timestamp_text("start", created, start);

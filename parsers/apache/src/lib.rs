@@ -201,7 +201,8 @@ impl Apache {
         let nanos = match memchr::memchr(b'/', field) {
             Some(slash) => parse_u64(&field[..slash]).and(parse_u64(&field[slash + 1..]))?.checked_mul(1_000),
             None => parse_u64(field)?.checked_mul(self.duration_unit),
-        }?;
+        }
+        .filter(|&ns| ns <= ecs::MAX_LONG)?;
         *fields = ahead;
         Some(nanos)
     }
@@ -405,6 +406,9 @@ mod tests {
         let after_size = format!(r#"192.0.2.4 - - {TIME} "GET / HTTP/1.1" 200 612 3413 "-" "Mozilla/5.0 (X11)""#);
         assert_eq!(ns(&[], &after_size), 3_413_000);
         assert_eq!(ns(&[("duration_unit", "s")], &after_size), json!(3_413_000_000_000u64));
+        // More nanoseconds than a long holds: not a time taken.
+        let too_long = after_size.replace(" 3413 ", " 9223372037 ");
+        assert!(parse_with(&[("duration_unit", "s")], &too_long).unwrap()["event"].get("duration").is_none());
         let d = parse(&after_size);
         assert_eq!(d["user_agent"]["original"], "Mozilla/5.0 (X11)");
         assert!(d.get("apache").is_none(), "{d}");

@@ -480,14 +480,21 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Ve
     if let Some(n) = v.number(F::FleEncryptedFields) {
         cf.u64("fle_encrypted_fields", n);
     }
-    let mut others = v.others.iter().filter_map(|(position, value)| match (&layout[*position], dash(value)) {
-        (Column::Other(name), Some(value)) => Some((name, value)),
-        _ => None,
-    });
-    if let Some((name, value)) = others.next() {
+    // A name the layout has twice (`cs(Accept)` and `cs-accept` are both `cs_accept`, a JSON
+    // line may repeat a key) is one field, from its last column, as for a known field: OpenSearch
+    // refuses a document with a key twice.
+    let mut names = std::collections::HashSet::new();
+    let mut others: Vec<(&str, &[u8])> = (v.others.iter().rev())
+        .filter_map(|(position, value)| match &layout[*position] {
+            Column::Other(name) if names.insert(name.as_str()) => dash(value).map(|value| (name.as_str(), value)),
+            _ => None,
+        })
+        .collect();
+    others.reverse();
+    if let Some(((name, value), rest)) = others.split_first() {
         let mut other = cf.object("other_fields");
         other.str(name, &unescape(value));
-        for (name, value) in others {
+        for (name, value) in rest {
             other.str(name, &unescape(value));
         }
     }
@@ -615,6 +622,25 @@ mod tests {
             ),
         ] {
             assert_eq!(time(fields, values), Err(reason.into()), "{fields}: {values}");
+        }
+    }
+
+    #[test]
+    fn a_field_name_twice_is_one_key_from_its_last_column() {
+        // `cs(Accept)` and `cs-accept` are both `cs_accept`: one key, as for a known field.
+        for (input, want) in [
+            (
+                "#Fields: date time cs(Accept) cs-accept x-a\n2025-03-02\t10:00:00\ta\tb\tc\n",
+                r#"{"cs_accept":"b","x_a":"c"}"#,
+            ),
+            ("#Fields: date time cs(Accept) x-a cs-accept\n2025-03-02\t10:00:00\ta\tc\t-\n", r#"{"x_a":"c"}"#),
+            (
+                r#"{"date":"2025-03-02","time":"10:00:00","cs(Accept)":"a","x-a":"c","cs(Accept)":"b"}"#,
+                r#"{"x_a":"c","cs_accept":"b"}"#,
+            ),
+        ] {
+            let (docs, _) = run(input);
+            assert!(docs[0].contains(&format!(r#""other_fields":{want}"#)), "{input}: {}", docs[0]);
         }
     }
 

@@ -374,7 +374,13 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Outcome {
                 if let Some(mfa) = a.mfa_authenticated.and_then(boolean) {
                     sc.bool("mfa_authenticated", mfa);
                 }
-                sc.opt_str("creation_date", text(&a.creation_date));
+                // Mapped as a date: anything else would make OpenSearch refuse the document.
+                if let Some(date) = a.creation_date.as_deref() {
+                    let t = parse_iso8601(date.as_bytes()).ok_or_else(|| {
+                        reject!("userIdentity.sessionContext.attributes.creationDate `{date}` is not an ISO 8601 time")
+                    })?;
+                    sc.timestamp_text("creation_date", date.as_bytes(), t);
+                }
             }
             sc.opt_str("source_identity", text(&c.source_identity))
                 .opt_str("ec2_role_delivery", text(&c.ec2_role_delivery));
@@ -417,13 +423,14 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Outcome {
         }
     }
     // The four common blobs, when objects, also go whole under `flattened` (a `flat_object`
-    // field, searchable by dotted path), if short enough to be indexed as one.
+    // field, searchable by dotted path), if short enough to be indexed as one and without a
+    // key twice (OpenSearch would refuse the document; the blob's string above has it all).
     let objects: Vec<(&str, Cow<'_, [u8]>)> = blobs[..4]
         .iter()
         .filter_map(|&(key, blob)| {
             let text = blob?.get().as_bytes();
             let json = compact(text);
-            (text.starts_with(b"{") && json.len() < FLAT_OBJECT_MAX_BYTES).then_some((key, json))
+            (text.starts_with(b"{") && json.len() < FLAT_OBJECT_MAX_BYTES && !key_twice(&json)).then_some((key, json))
         })
         .collect();
     if !objects.is_empty() {
@@ -606,6 +613,56 @@ fn as_string(raw: &RawValue) -> Option<Vec<u8>> {
     }
 }
 
+/// Whether an object in `json` (valid JSON) has a key twice, at any depth.
+fn key_twice(json: &[u8]) -> bool {
+    // The keys of each open object; `None` for an array.
+    let mut open: Vec<Option<Vec<Cow<'_, [u8]>>>> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'{' => {
+                open.push(Some(Vec::new()));
+                expect_key = true;
+            }
+            b'[' => {
+                open.push(None);
+                expect_key = false;
+            }
+            b'}' | b']' => {
+                open.pop();
+                expect_key = false;
+            }
+            b',' => expect_key = matches!(open.last(), Some(Some(_))),
+            b'"' => {
+                let start = i;
+                i += 1;
+                while json[i] != b'"' {
+                    i += if json[i] == b'\\' { 2 } else { 1 };
+                }
+                if expect_key && let Some(Some(keys)) = open.last_mut() {
+                    let raw = &json[start + 1..i];
+                    // Compared decoded when escaped (rare in keys): `\u0061` is `a`.
+                    let key = if raw.contains(&b'\\') {
+                        serde_json::from_slice::<String>(&json[start..=i])
+                            .map_or(Cow::Borrowed(raw), |k| Cow::Owned(k.into_bytes()))
+                    } else {
+                        Cow::Borrowed(raw)
+                    };
+                    if keys.contains(&key) {
+                        return true;
+                    }
+                    keys.push(key);
+                }
+                expect_key = false;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
 /// JSON without the whitespace between tokens (pretty-printed files have plenty).
 fn compact(json: &[u8]) -> Cow<'_, [u8]> {
     let mut in_string = false;
@@ -677,6 +734,29 @@ mod tests {
             json!({"eventTime": "2025-03-03T08:00:00Z", "eventType": "AwsCloudTrailInsight", "insightDetails": {"state": "Start"}}),
         );
         assert!(insight["event"].get("outcome").is_none(), "{insight}");
+    }
+
+    #[test]
+    fn a_session_creation_date_is_a_date() {
+        let session = |date: &str| {
+            let attributes = json!({"sessionContext": {"attributes": {"creationDate": date}}});
+            let input = json!({"Records": [{"eventTime": "2025-03-03T08:00:00Z", "userIdentity": attributes}]});
+            let batch = kelk_parser_sdk::parse::<CloudTrail>(&SourceContext::default(), input.to_string().as_bytes());
+            let batch = batch.unwrap();
+            match batch.iter().next() {
+                Some((_, doc)) => Ok(serde_json::from_slice::<Value>(doc).unwrap()
+                    ["aws"]["cloudtrail"]["user_identity"]["session_context"]["creation_date"]
+                    .clone()),
+                None => Err(batch.rejections[0].reason.clone()),
+            }
+        };
+        assert_eq!(
+            session("2023-072-19T21:11:57Z"),
+            Err("userIdentity.sessionContext.attributes.creationDate `2023-072-19T21:11:57Z` is not an ISO 8601 time"
+                .into())
+        );
+        assert_eq!(session("2023-07-19T21:11:57Z"), Ok(json!("2023-07-19T21:11:57Z")));
+        assert_eq!(session("2023-07-19T23:11:57+02:00"), Ok(json!("2023-07-19T21:11:57Z")));
     }
 
     #[test]
@@ -769,5 +849,23 @@ mod tests {
         let s = String::from_utf8(as_string(raw(pretty)).unwrap()).unwrap();
         let inner: String = serde_json::from_str(&s).unwrap();
         assert_eq!(inner, r#"{"a":[1,2],"b":"x y\" z"}"#);
+    }
+
+    #[test]
+    fn a_blob_with_a_key_twice_is_not_flattened() {
+        let ct = |blob: Value| {
+            event("s3.amazonaws.com", "GetObject", json!({"requestParameters": blob}))["aws"]["cloudtrail"].clone()
+        };
+        let once = ct(json!({"bucketName": "b", "key": {"k": 1}}));
+        assert_eq!(once["flattened"]["request_parameters"], json!({"bucketName": "b", "key": {"k": 1}}));
+        // serde_json's `json!` keeps one of two equal keys: the record is written by hand.
+        let input =
+            r#"{"Records":[{"eventTime":"2025-03-03T08:00:00Z","requestParameters":{"a":{"b":1,"\u0062":2}}}]}"#;
+        let batch = kelk_parser_sdk::parse::<CloudTrail>(&SourceContext::default(), input.as_bytes()).unwrap();
+        let doc: Value = serde_json::from_slice(batch.iter().next().unwrap().1).unwrap();
+        let ct = &doc["aws"]["cloudtrail"];
+        assert_eq!((ct.get("flattened"), &ct["request_parameters"]), (None, &json!(r#"{"a":{"b":1,"\u0062":2}}"#)));
+        assert!(!key_twice(br#"{"a":1,"b":{"a":2},"c":[{"a":3},"a"]}"#));
+        assert!(key_twice(br#"{"a":"\"a\":","b":[1,"a"],"a":2}"#));
     }
 }

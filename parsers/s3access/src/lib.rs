@@ -176,8 +176,8 @@ impl LineParser for S3Access {
             if let Some(status) = status {
                 event.str("outcome", ecs::http_outcome(status));
             }
-            if let Some(ms) = total_time {
-                event.u64("duration", ms.saturating_mul(1_000_000));
+            if let Some(ns) = total_time.and_then(|ms| ms.checked_mul(1_000_000)).filter(|&ns| ns <= ecs::MAX_LONG) {
+                event.u64("duration", ns);
             }
         }
         if let Some(remote_ip) = remote_ip {
@@ -343,6 +343,9 @@ mod tests {
             json!({"request": {"method": "GET"}, "response": {"status_code": 200, "body": {"bytes": 2662992}}})
         );
         assert_eq!(d["event"]["duration"], 70_000_000);
+        // In nanoseconds, more than a long holds: left out.
+        let d = parse(&format!(r#"{HEAD} REST.GET.OBJECT k "GET /k" 200 - 1 1 9223372036855 10 "-" "-""#)).unwrap();
+        assert!(d["event"].get("duration").is_none(), "{d}");
         let s3 = &d["aws"]["s3access"];
         assert!(s3.get("acl_required").is_none() && s3.get("version_id").is_none(), "{s3}");
     }

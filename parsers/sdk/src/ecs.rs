@@ -24,12 +24,18 @@ pub fn dash(b: &[u8]) -> Option<&[u8]> {
     (b != b"-").then_some(b)
 }
 
-/// A plain unsigned decimal, with no sign, no spaces and no more than 19 digits.
+/// The largest integer an OpenSearch `long` holds: a document with a larger one is refused.
+pub const MAX_LONG: u64 = i64::MAX as u64;
+
+/// A plain unsigned decimal, with no sign, no spaces, no more than 19 digits and no more than
+/// [`MAX_LONG`].
 pub fn parse_u64(b: &[u8]) -> Option<u64> {
     if b.is_empty() || b.len() > 19 {
         return None;
     }
-    b.iter().try_fold(0u64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))
+    b.iter()
+        .try_fold(0u64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0')))
+        .filter(|&v| v <= MAX_LONG)
 }
 
 /// An unsigned decimal, or a rejection naming `field`.
@@ -43,7 +49,8 @@ pub fn dash_number(field: &str, b: &[u8]) -> Result<Option<u64>, Reject> {
 }
 
 /// Non-negative decimal seconds (`0.086`, `12`) as exact nanoseconds; digits beyond the ninth
-/// decimal are dropped. `None` for negatives (`-1` means "not applicable" in AWS logs).
+/// decimal are dropped. `None` for negatives (`-1` means "not applicable" in AWS logs), and for
+/// more nanoseconds than [`MAX_LONG`].
 pub fn seconds_to_nanos(b: &[u8]) -> Option<u64> {
     let (int, frac) = match memchr::memchr(b'.', b) {
         Some(i) => (&b[..i], &b[i + 1..]),
@@ -57,7 +64,7 @@ pub fn seconds_to_nanos(b: &[u8]) -> Option<u64> {
     for i in 0..9 {
         nanos = nanos * 10 + frac.get(i).map_or(0, |c| u64::from(c - b'0'));
     }
-    secs.checked_mul(1_000_000_000)?.checked_add(nanos)
+    secs.checked_mul(1_000_000_000)?.checked_add(nanos).filter(|&ns| ns <= MAX_LONG)
 }
 
 /// An IP address, if `b` is one.
@@ -235,6 +242,11 @@ mod tests {
         assert_eq!(parse_u64(b"-1"), None);
         assert_eq!(parse_u64(b""), None);
         assert_eq!(parse_u64(b"99999999999999999999"), None);
+        // What an OpenSearch long holds, and no more.
+        assert_eq!(parse_u64(b"9223372036854775807"), Some(MAX_LONG));
+        assert_eq!(parse_u64(b"9223372036854775808"), None);
+        assert_eq!(seconds_to_nanos(b"9223372036.854775807"), Some(MAX_LONG));
+        assert_eq!(seconds_to_nanos(b"9223372036.854775808"), None);
         assert_eq!(seconds_to_nanos(b"0.086"), Some(86_000_000));
         assert_eq!(seconds_to_nanos(b"12"), Some(12_000_000_000));
         assert_eq!(seconds_to_nanos(b"0.0000001239"), Some(123));

@@ -108,19 +108,22 @@ impl<'a> Object<'a> {
     }
 
     /// The timestamp `t` parsed from `text`: `text` itself when it is already ISO 8601 UTC
-    /// (`YYYY-MM-DDTHH:MM:SS[.f]Z`, as AWS writes it), which spares formatting it again.
+    /// (`YYYY-MM-DDTHH:MM:SS[.f]Z`, as AWS writes it), which spares formatting it again. Not
+    /// with more than nine fraction digits, which OpenSearch's dates do not read.
     #[inline]
     pub fn timestamp_text(&mut self, key: &str, text: &[u8], t: Timestamp) -> &mut Self {
-        let utc =
-            text.len() >= 20 && text[10] == b'T' && text.ends_with(b"Z") && (text.len() == 20 || text[19] == b'.');
+        let utc = (20..=30).contains(&text.len())
+            && text[10] == b'T'
+            && text.ends_with(b"Z")
+            && (text.len() == 20 || text[19] == b'.');
         if utc { self.str(key, text) } else { self.timestamp(key, t) }
     }
 
     /// A number given as decimal text, copied as it is. `None` (and so nothing written)
-    /// unless the text is a JSON number.
+    /// unless the text is a JSON number that an OpenSearch `float` holds (up to 3.4e38).
     #[inline]
     pub fn number_text(&mut self, key: &str, text: &[u8]) -> Option<&mut Self> {
-        if !is_json_number(text) {
+        if !is_json_number(text) || !fits_float(text) {
             return None;
         }
         self.key(key);
@@ -283,6 +286,17 @@ pub fn write_u64(buf: &mut Vec<u8>, mut v: u64) {
     put(buf, &tmp[i..]);
 }
 
+/// Whether the JSON number `t` is within the range of a single-precision float: OpenSearch
+/// refuses a document with a larger one in a `float` field. Most numbers are short and plain.
+fn fits_float(t: &[u8]) -> bool {
+    let plain = t.len() <= 38 && !t.iter().any(|&c| c == b'e' || c == b'E');
+    plain
+        || std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .is_some_and(|v| v.abs() <= f64::from(f32::MAX))
+}
+
 /// True if `t` is a JSON number: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
 pub fn is_json_number(t: &[u8]) -> bool {
     let mut i = usize::from(t.first() == Some(&b'-'));
@@ -350,10 +364,12 @@ mod tests {
             o.timestamp_text("a", b"2018-07-02T22:23:00.186000Z", t);
             o.timestamp_text("b", b"2018-07-02 22:23:00.186", t);
             o.timestamp_text("c", b"2018-07-02T23:23:00.186+01:00", t);
+            o.timestamp_text("d", b"2018-07-02T22:23:00.186000000Z", t);
+            o.timestamp_text("e", b"2018-07-02T22:23:00.1860000001Z", t);
         });
         assert_eq!(
             s,
-            r#"{"a":"2018-07-02T22:23:00.186000Z","b":"2018-07-02T22:23:00.186Z","c":"2018-07-02T22:23:00.186Z"}"#
+            r#"{"a":"2018-07-02T22:23:00.186000Z","b":"2018-07-02T22:23:00.186Z","c":"2018-07-02T22:23:00.186Z","d":"2018-07-02T22:23:00.186000000Z","e":"2018-07-02T22:23:00.186Z"}"#
         );
     }
 
@@ -429,10 +445,14 @@ mod tests {
         }
         let s = doc(|o| {
             assert!(o.number_text("bad", b"x1").is_none());
+            // More than a float holds: OpenSearch would refuse the document.
+            assert!(o.number_text("big", b"1e39").is_none());
+            assert!(o.number_text("big", &[b'9'; 39]).is_none());
+            o.number_text("f", b"3.4e38").unwrap();
             o.number_text("t", b"0.086").unwrap();
             o.u64("max", u64::MAX);
             o.i64("min", i64::MIN);
         });
-        assert_eq!(s, r#"{"t":0.086,"max":18446744073709551615,"min":-9223372036854775808}"#);
+        assert_eq!(s, r#"{"f":3.4e38,"t":0.086,"max":18446744073709551615,"min":-9223372036854775808}"#);
     }
 }

@@ -342,10 +342,10 @@ fn write(columns: &[Column], layout: &str, line: &[u8], doc: &mut Object) -> Out
         let Some(value) = dash(value) else { continue };
         match column {
             Column::Version => {
-                flow.u64("version", ecs::number("version", value)?);
+                flow.u64("version", short("version", value)?);
             }
             Column::TcpFlags => {
-                let flags = ecs::number("tcp-flags", value)?;
+                let flags = short("tcp-flags", value)?;
                 flow.u64("tcp_flags", flags);
                 if tcp_flag_names(flags).next().is_some() {
                     flow.str_array("tcp_flags_array", tcp_flag_names(flags));
@@ -363,7 +363,7 @@ fn write(columns: &[Column], layout: &str, line: &[u8], doc: &mut Object) -> Out
                 flow.str("pkt_dstaddr", value);
             }
             Column::TrafficPath => {
-                flow.u64("traffic_path", ecs::number("traffic-path", value)?);
+                flow.u64("traffic_path", short("traffic-path", value)?);
             }
             Column::Keyword(key) => {
                 flow.str(key, value);
@@ -410,6 +410,12 @@ fn unix_time(field: &str, b: &[u8]) -> Result<Timestamp, Reject> {
 fn port(field: &str, b: &[u8]) -> Result<u16, Reject> {
     let n = ecs::number(field, b)?;
     u16::try_from(n).map_err(|_| reject!("{field} `{n}` is not a port (0-65535)"))
+}
+
+/// A number of a field mapped as a `short`, which refuses a larger one with its document.
+fn short(field: &str, b: &[u8]) -> Result<u64, Reject> {
+    let n = ecs::number(field, b)?;
+    (n <= i16::MAX as u64).then_some(n).ok_or_else(|| reject!("{field} `{n}` is out of range (0-32767)"))
 }
 
 fn ip(field: &str, b: &[u8]) -> Result<IpAddr, Reject> {
@@ -565,5 +571,10 @@ mod tests {
             "protocol `300` is not an IANA protocol number (0-255)"
         );
         assert_eq!(reason("2 123 eni-1 - - - - - - - - - - NODATA"), "the record has no start or end time");
+        assert_eq!(
+            reason("version start tcp-flags\n5 1418530010 32768"),
+            "tcp-flags `32768` is out of range (0-32767)"
+        );
+        assert_eq!(reason("version start\n40000 1418530010"), "version `40000` is out of range (0-32767)");
     }
 }

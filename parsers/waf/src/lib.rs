@@ -79,6 +79,7 @@ type Str<'a> = Option<Text<'a>>;
 #[serde(rename_all = "camelCase")]
 struct WafRecord<'a> {
     timestamp: Option<Value>,
+    #[serde(default, deserialize_with = "long")]
     format_version: Option<u64>,
     #[serde(borrow)]
     webacl_id: Str<'a>,
@@ -98,6 +99,7 @@ struct WafRecord<'a> {
     non_terminating_matching_rules: Option<Value>,
     #[serde(borrow)]
     request_headers_inserted: Option<Vec<Header<'a>>>,
+    #[serde(default, deserialize_with = "long")]
     response_code_sent: Option<u64>,
     #[serde(borrow, default)]
     http_request: HttpRequest<'a>,
@@ -111,8 +113,9 @@ struct WafRecord<'a> {
     ja3_fingerprint: Str<'a>,
     #[serde(borrow)]
     ja4_fingerprint: Str<'a>,
+    #[serde(default, deserialize_with = "long")]
     request_body_size: Option<u64>,
-    #[serde(rename = "requestBodySizeInspectedByWAF")]
+    #[serde(rename = "requestBodySizeInspectedByWAF", default, deserialize_with = "long")]
     request_body_size_inspected_by_waf: Option<u64>,
     #[serde(borrow)]
     oversize_fields: Option<Vec<Text<'a>>>,
@@ -164,11 +167,21 @@ struct Label<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Solve<'a> {
+    #[serde(default, deserialize_with = "long")]
     response_code: Option<u64>,
     /// Seconds since the epoch.
     solve_timestamp: Option<u64>,
     #[serde(borrow)]
     failure_reason: Str<'a>,
+}
+
+/// A count or code, mapped as a `long`: a number larger than a long holds is a member of the
+/// wrong type (OpenSearch would refuse the document).
+fn long<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    match Option::<u64>::deserialize(deserializer)? {
+        Some(n) if n > ecs::MAX_LONG => Err(serde::de::Error::custom(format!("{n} is more than a long holds"))),
+        n => Ok(n),
+    }
 }
 
 impl LineParser for Waf {
@@ -414,13 +427,20 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 /// Appends `value` as JSON without its `null`s, nor the empty lists and objects (ECS documents
-/// have no null values); false, with nothing appended, when nothing is left of it.
+/// have no null values), nor what OpenSearch would refuse the document for; false, with nothing
+/// appended, when nothing is left of it.
 fn write_pruned(buf: &mut Vec<u8>, value: &Value) -> bool {
     match value {
         Value::Null => false,
         Value::Bool(b) => {
             buf.extend_from_slice(if *b { b"true" } else { b"false" });
             true
+        }
+        // Nor numbers OpenSearch's dynamic long or float cannot hold: it would refuse the document.
+        Value::Number(n)
+            if !n.is_i64() && (n.is_u64() || n.as_f64().is_some_and(|v| v.abs() > f64::from(f32::MAX))) =>
+        {
+            false
         }
         Value::Number(n) => {
             write!(buf, "{n}").expect("writing to a Vec");
@@ -443,7 +463,9 @@ fn write_pruned_members<'v>(
 ) -> bool {
     let start = buf.len();
     buf.push(open);
-    for (key, value) in members {
+    // Nor members whose names OpenSearch refuses: empty, or with an empty part before a dot.
+    let refused = |k: &str| k.is_empty() || k.starts_with('.') || k.contains("..");
+    for (key, value) in members.filter(|(key, _)| key.is_none_or(|k| !refused(k))) {
         let mark = buf.len();
         if mark > start + 1 {
             buf.push(b',');
@@ -512,6 +534,8 @@ mod tests {
         assert!(cut.starts_with("not a WAF log record: EOF while parsing"), "{cut}");
         let wrong = parse_bytes(br#"{"timestamp":1740909600123,"responseCodeSent":"403"}"#).unwrap_err();
         assert!(wrong.starts_with("not a WAF log record: invalid type: string \"403\""), "{wrong}");
+        let big = parse_bytes(br#"{"timestamp":1740909600123,"requestBodySize":9223372036854775808}"#).unwrap_err();
+        assert!(big.starts_with("not a WAF log record: 9223372036854775808 is more than a long holds"), "{big}");
         assert_eq!(
             parse_bytes(br#"{"timestamp":1,"challengeResponse":{"solveTimestamp":253402300800}}"#),
             Err("challengeResponse.solveTimestamp 253402300800 is not seconds since the epoch".into())
@@ -608,7 +632,7 @@ mod tests {
                  "excludedRules": [{"exclusionType": "EXCLUDED_AS_COUNT", "ruleId": "X"}], "flag": false}
             ],
             "rateBasedRuleList": [{"customValues": [], "maxRateAllowed": 1.5e3}],
-            "nonTerminatingMatchingRules": [null, {"x": {"y": []}}],
+            "nonTerminatingMatchingRules": [null, {"x": {"y": []}}, {"": "no name", ".x": 1, "a..b": 2, "big": 18446744073709551615u64, "huge": 1e39}],
             "terminatingRuleMatchDetails": [],
         }));
         assert_eq!(
