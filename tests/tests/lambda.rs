@@ -805,29 +805,46 @@ fn cloudwatch_logs_events_are_parsed_by_their_route_or_kept_and_indexed_once() {
     assert_eq!(nodata[0]["source"]["ip"], "2001:db8::1");
 }
 
+/// A host of a test's own: a new bucket of logs whose `app/*` objects the apache plugin parses
+/// into an index prefix of the test's own, dead letters into another new bucket.
+struct Stage {
+    host: Emulator,
+    logs: String,
+    dead: String,
+    prefix: String,
+}
+
+impl Stage {
+    fn apache(name: &str) -> Self {
+        let s3 = s3();
+        let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+        let (plugins_bucket, logs, dead) =
+            (format!("{name}-plugins-{run}"), format!("{name}-logs-{run}"), format!("{name}-dead-{run}"));
+        for b in [&plugins_bucket, &logs, &dead] {
+            bucket(b);
+        }
+        let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
+        let sha = sha256(&wasm);
+        put(&s3, &plugins_bucket, "plugins/apache.wasm", wasm);
+        let prefix = format!("logs-{name}.t{run}-default");
+        let routes = json!({ "version": 1,
+            "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha } },
+            "routes": [{ "bucket": logs, "key_glob": "app/*", "plugin": "apache", "index_prefix": prefix }] });
+        put(&s3, &plugins_bucket, "routing.json", routes.to_string().into_bytes());
+        let (routing, dead_letters_uri) =
+            (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
+        let host = Emulator::start(name, &s3_settings(&routing, &dead_letters_uri));
+        Stage { host, logs, dead, prefix }
+    }
+}
+
 /// New content under an old key, in a bucket without versions, is new documents and new dead
 /// letters, even where its lines are the old ones; the event of the replaced content, late or
 /// again, reads nothing and fails nothing.
 #[test]
 fn new_content_under_an_old_key_is_indexed_and_a_stale_event_reads_nothing() {
     let (s3, cluster) = (s3(), cluster());
-    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-    let (plugins_bucket, logs, dead) =
-        (format!("rewrite-plugins-{run}"), format!("rewrite-logs-{run}"), format!("rewrite-dead-{run}"));
-    for b in [&plugins_bucket, &logs, &dead] {
-        bucket(b);
-    }
-    let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
-    let sha = sha256(&wasm);
-    put(&s3, &plugins_bucket, "plugins/apache.wasm", wasm);
-    let prefix = format!("logs-rewrite.t{run}-default");
-    let routes = json!({ "version": 1,
-        "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha } },
-        "routes": [{ "bucket": logs, "key_glob": "app/*", "plugin": "apache", "index_prefix": prefix }] });
-    put(&s3, &plugins_bucket, "routing.json", routes.to_string().into_bytes());
-    let (routing, dead_letters_uri) =
-        (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
-    let host = Emulator::start("rewrite", &s3_settings(&routing, &dead_letters_uri));
+    let Stage { host, logs, dead, prefix } = Stage::apache("rewrite");
 
     let key = "app/access.log";
     put(&s3, &logs, key, format!("{APACHE_LINE}\nnot an access line\n").into_bytes());
@@ -863,23 +880,7 @@ fn new_content_under_an_old_key_is_indexed_and_a_stale_event_reads_nothing() {
 #[test]
 fn a_batch_operations_backfill_answers_each_task_and_duplicates_no_notification() {
     let (s3, cluster) = (s3(), cluster());
-    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
-    let (plugins_bucket, logs, dead) =
-        (format!("backfill-plugins-{run}"), format!("backfill-logs-{run}"), format!("backfill-dead-{run}"));
-    for b in [&plugins_bucket, &logs, &dead] {
-        bucket(b);
-    }
-    let wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
-    let sha = sha256(&wasm);
-    put(&s3, &plugins_bucket, "plugins/apache.wasm", wasm);
-    let prefix = format!("logs-backfill.t{run}-default");
-    let routes = json!({ "version": 1,
-        "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha } },
-        "routes": [{ "bucket": logs, "key_glob": "app/*", "plugin": "apache", "index_prefix": prefix }] });
-    put(&s3, &plugins_bucket, "routing.json", routes.to_string().into_bytes());
-    let (routing, dead_letters_uri) =
-        (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
-    let host = Emulator::start("backfill", &s3_settings(&routing, &dead_letters_uri));
+    let Stage { host, logs, prefix, .. } = Stage::apache("backfill");
     let alice = APACHE_LINE.replace("frank", "alice");
     put(&s3, &logs, "app/day 1.log", format!("{APACHE_LINE}\n{alice}\n").into_bytes());
     put(&s3, &logs, "app/day2.log", format!("{alice}\n").into_bytes());
