@@ -3,7 +3,7 @@
 
 PARSERS := alb cloudfront apache cloudtrail vpcflow s3access waf route53
 
-.PHONY: demo host package test bench toolchain
+.PHONY: demo host package test bench toolchain fuzz fuzz-tools
 
 # Builds the plugins, then runs every parser's bundled sample logs through them (routed by
 # parsers/samples.routes.json) into ./out: OpenSearch _bulk files per daily index, and dead
@@ -25,7 +25,7 @@ package: toolchain
 	runtime/package-lambda arm64
 
 # Formatting, lints, that the SDK and the sandbox package on their own, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
-# host end to end), then the offline Terraform checks (fmt, validate, terraform test with a
+# host end to end), a 15-second run of each parser's fuzz target, then the offline Terraform checks (fmt, validate, terraform test with a
 # mocked provider, checkov). Real servers run for the tests and are stopped after them:
 # OpenSearch (tests/servers/opensearch; a second node taking bodies of at most 1 MB, for
 # 413s; a third with the security plugin, tests/servers/opensearch-secure), an S3 server
@@ -40,7 +40,7 @@ TEST_SERVERS := KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 KELK_TEST_OPENSEARCH_
 	$(SECURE_SEARCH) KELK_TEST_S3=http://127.0.0.1:9260 KELK_TEST_TOXIPROXY=http://127.0.0.1:8474 \
 	AWS_ENDPOINT_URL_S3=http://127.0.0.1:9260 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
-test: toolchain
+test: toolchain fuzz-tools
 	cargo fmt --all -- --check
 	cargo clippy --release --all-targets -- -D warnings
 	cargo package --quiet --no-verify --allow-dirty -p kelk-parser-sdk -p kelk-sandbox
@@ -53,11 +53,24 @@ test: toolchain
 	$(TEST_SERVERS) KELK_TEST_LAMBDA_EMULATOR=$$(tests/servers/lambda-emulator) cargo test --release; \
 		status=$$?; tests/servers/toxiproxy stop; tests/servers/opensearch-secure stop; tests/servers/s3 stop; \
 		$(SMALL_BODIES) tests/servers/opensearch stop; tests/servers/opensearch stop; exit $$status
+	KELK_FUZZ_SECONDS=15 fuzz/run
 	infra/check
 
 # ALB throughput natively and through Wasm (see BENCHMARKS.md).
 bench: toolchain
 	cargo bench -p kelk-tests --bench throughput
+
+# The parsers' fuzz targets (fuzz/run: cargo-fuzz on nightly, seeded with parsers/*/samples),
+# FUZZ_SECONDS each; corpora and crashes under ~/.cache/kelk/fuzz. `make test` runs them 15 s each.
+FUZZ_SECONDS ?= 300
+fuzz: fuzz-tools
+	KELK_FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
+
+# What fuzz/run needs besides the pinned toolchain: nightly (libFuzzer's instrumentation) and
+# cargo-fuzz, each installed only when missing.
+fuzz-tools:
+	rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
+	cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
 
 # The pinned toolchain (rust-toolchain.toml) and its wasm32-wasip2 target.
 toolchain:

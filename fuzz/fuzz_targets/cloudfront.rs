@@ -1,0 +1,7 @@
+//! The cloudfront parser: see `kelk_fuzz` for what is checked.
+#![no_main]
+
+use kelk_fuzz::{lines, small_lines};
+use kelk_parser_cloudfront::CloudFront;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lines::<CloudFront>(data, small_lines));

@@ -1,0 +1,7 @@
+//! The waf parser: see `kelk_fuzz` for what is checked.
+#![no_main]
+
+use kelk_fuzz::{lines, small_lines};
+use kelk_parser_waf::Waf;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lines::<Waf>(data, small_lines));
