@@ -101,6 +101,13 @@ run "stack" {
     error_message = "The host may index into something other than the stack's domain."
   }
   assert {
+    condition = [for s in jsondecode(module.host.role_policy).Statement : [s.Action, s.Resource] if contains(["ReadProgress", "ListDeadLetters"], s.Sid)] == [
+      ["s3:GetObject", "${module.dead_letters.arn}/dead-letters/*/progress.json"],
+      ["s3:ListBucket", module.dead_letters.arn],
+    ]
+    error_message = "The host cannot read an object's progress beside its dead letters (a missing one must be a 404), or may read more."
+  }
+  assert {
     condition = [for s in jsondecode(module.host.backfill.policy).Statement : s.Resource if s.Action == "lambda:InvokeFunction"] == [module.host.function_arn] && alltrue(flatten([
       for s in jsondecode(module.host.backfill.policy).Statement : [for r in flatten([s.Resource]) : r != "*" && !endswith(r, ":*")]
     ]))

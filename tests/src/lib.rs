@@ -107,7 +107,7 @@ pub fn ingest_source(
     input: &[u8],
 ) -> (Result<Counts, Failed>, Collect) {
     let mut made = Memory::default();
-    let job = Job { source, options, index_prefix: None, stop };
+    let job = Job { source, options, index_prefix: None, stop, resume: Default::default() };
     let result = pipeline::ingest(plugin, &job, input, &mut made.documents, &mut made.dead_letters);
     (result, made.into())
 }

@@ -177,7 +177,8 @@ impl Stage {
             .sum();
         let dead = S3Uri { bucket: self.bucket.clone(), key: "dead/".into() };
         let mut letters = Vec::new();
-        for listed in self.s3.list(&dead).unwrap() {
+        // Beside the parts of letters, an object's progress (`progress.json`).
+        for listed in self.s3.list(&dead).unwrap().into_iter().filter(|l| l.key.ends_with(".ndjson")) {
             let part = self.s3.get(&S3Uri { bucket: self.bucket.clone(), key: listed.key }).unwrap().bytes;
             for line in String::from_utf8(part).unwrap().lines() {
                 letters.push(serde_json::from_str::<Value>(line).unwrap());
@@ -201,7 +202,10 @@ impl Stage {
             skipped: objects
                 .iter()
                 .map(|o| {
-                    let skipped = skipped(host, o);
+                    // Every 100th line is blank: those before the checkpoint were skipped by the
+                    // attempt that took it.
+                    let (skipped, resumed) = skipped(host, o);
+                    let skipped = skipped + resumed / 100;
                     assert_eq!(skipped, o.skipped, "{}: the lines skipped are the blank ones", o.key);
                     skipped
                 })
@@ -315,8 +319,11 @@ fn said(what: &str, invoked: &Invoked) -> String {
     };
     match &invoked.metrics {
         Some(m) => format!(
-            "{answer} (indexed {}, already there {}, bulk retries {})",
-            m["Indexed"], m["AlreadyIndexed"], m["BulkRetries"]
+            "{answer} (indexed {}, already there {}, bulk retries {}{})",
+            m["Indexed"],
+            m["AlreadyIndexed"],
+            m["BulkRetries"],
+            if m["ResumedObjects"] == 0 { "" } else { ", resumed at a checkpoint" }
         ),
         None => format!("{answer} (no metrics line: the invocation was ended)"),
     }
@@ -346,14 +353,23 @@ fn logged(host: &Emulator, message: &str, object: &Object) -> bool {
     host.log().lines().any(|l| l.contains(&message) && l.contains(&object.key))
 }
 
-/// The lines of `object` the host skipped, as its last `input done` line for it says.
-fn skipped(host: &Emulator, object: &Object) -> u64 {
+/// The lines of `object` the host skipped, as its last `input done` line for it says, and the
+/// records an earlier attempt's checkpoint accounted for, where that attempt resumed at one.
+fn skipped(host: &Emulator, object: &Object) -> (u64, u64) {
     let log = host.log();
-    let done = log
-        .lines()
-        .rfind(|l| l.contains("\"message\":\"input done\"") && l.contains(&object.key))
-        .unwrap_or_else(|| panic!("{} was never done:\n{log}", object.key));
-    serde_json::from_str::<Value>(done).unwrap()["fields"]["skipped"].as_u64().unwrap()
+    let (mut resumed, mut done) = (0, None);
+    for line in log.lines().filter(|l| l.contains(&object.key)) {
+        let fields = || serde_json::from_str::<Value>(line).unwrap()["fields"].clone();
+        if line.contains("\"message\":\"resuming after an earlier attempt's checkpoint\"") {
+            resumed = fields()["records"].as_u64().unwrap();
+        } else if line.contains("\"message\":\"input done\"") {
+            done = Some((fields()["skipped"].as_u64().unwrap(), resumed));
+            resumed = 0;
+        } else if line.contains("\"message\":\"input failed\"") {
+            resumed = 0;
+        }
+    }
+    done.unwrap_or_else(|| panic!("{} was never done:\n{log}", object.key))
 }
 
 /// Each bulk answer from OpenSearch comes 2 s late: every object is still indexed once.
@@ -593,4 +609,93 @@ fn s3_latency() {
     assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
     let answers = [said("batch m1, m2 (cold start)", &answer)];
     stage.report("latency 1 s on S3's answers, from the cold start", stage.settle(&host, &batch), &answers);
+}
+
+/// The rejected lines' letters of `object` in the dead-letter store now.
+fn letters(stage: &Stage, object: &Object) -> u64 {
+    let folder =
+        S3Uri { bucket: stage.bucket.clone(), key: format!("dead/{}/{}/{}/", stage.bucket, object.key, object.etag) };
+    let parts = stage.s3.list(&folder).unwrap().into_iter().filter(|l| l.key.ends_with(".ndjson"));
+    parts
+        .map(|l| stage.s3.get(&S3Uri { bucket: stage.bucket.clone(), key: l.key }).unwrap().bytes)
+        .map(|part| part.iter().filter(|&&b| b == b'\n').count() as u64)
+        .sum()
+}
+
+/// An object that cannot be indexed in one invocation (OpenSearch reached at 150 KB/s,
+/// 7 s of work in each): each attempt takes a checkpoint every 1,000 records, and the next
+/// resumes at the last one instead of sending everything again, so the object is done on the
+/// third delivery. Without checkpoints, every attempt would send the object whole, and none
+/// could finish.
+#[test]
+fn an_object_too_long_for_one_invocation_resumes_at_its_checkpoints() {
+    let stage = Stage::new("deadline-resume");
+    let objects = [stage.object("m1", 5000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let settings = [
+        ("AWS_LAMBDA_FUNCTION_TIMEOUT", "10"),
+        ("KELK_DEADLINE_MARGIN_MS", "3000"),
+        ("KELK_CHECKPOINT_RECORDS", "1000"),
+    ];
+    let host = stage.warm_host(&settings);
+    stage.opensearch.add("slow", "bandwidth", Stream::Upstream, json!({ "rate": 150 }));
+    let mut answers = Vec::new();
+    let mut indexed = Vec::new();
+    for attempt in 1..=6 {
+        let invoked = invoke(&host, &stage.batch(&batch));
+        answers.push(said(&format!("delivery {attempt}"), &invoked));
+        indexed.push(stage.indexed(&objects[0]));
+        let metrics = invoked.metrics.as_ref().unwrap_or_else(|| panic!("{invoked:?}\n{}", host.log()));
+        assert_eq!(metrics["ResumedObjects"], u64::from(attempt > 1), "{invoked:?}");
+        if failed_ids(&batch, &invoked).is_empty() {
+            break;
+        }
+    }
+    assert!(
+        indexed.len() >= 3 && indexed.last() == Some(&objects[0].documents),
+        "documents after each delivery: {indexed:?}\n{answers:?}"
+    );
+    assert!(indexed.windows(2).all(|w| w[0] < w[1]), "each delivery indexes more: {indexed:?}");
+    stage.opensearch.remove("slow");
+    answers.push(format!("documents after each delivery: {indexed:?}"));
+    stage.report(
+        "bandwidth 150 KB/s on requests to OpenSearch, Lambda timeout 10 s (7 s of work), a checkpoint every 1,000 records",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// Two instances at one object: one indexes it whole; another, later (a duplicate delivery),
+/// is cut short by its deadline part-way, reading the object at 100 KB/s. The late attempt
+/// writes none of its letters, so the complete set the first wrote stays whole; a third
+/// delivery, after the cut, rewrites the same set.
+#[test]
+fn a_late_attempt_cut_short_keeps_the_complete_dead_letters() {
+    let stage = Stage::new("late-attempt");
+    let objects = [stage.object("m1", 8000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let first = stage.warm_host(&[]);
+    let done = invoke(&first, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &done), Vec::<String>::new(), "{done:?}\n{}", first.log());
+    assert_eq!(letters(&stage, &objects[0]), objects[0].rejected);
+    let settings = [("AWS_LAMBDA_FUNCTION_TIMEOUT", "10"), ("KELK_DEADLINE_MARGIN_MS", "3000")];
+    let late = stage.warm_host(&settings);
+    stage.storage.add("slow", "bandwidth", Stream::Downstream, json!({ "rate": 100 }));
+    let cut = invoke(&late, &stage.batch(&batch));
+    stage.storage.remove("slow");
+    assert_eq!(failed_ids(&batch, &cut), ["m1"], "{cut:?}\n{}", late.log());
+    assert!(late.log().contains("stopped before the deadline"), "{}", late.log());
+    assert_eq!(letters(&stage, &objects[0]), objects[0].rejected, "the cut attempt took no letter away");
+    let again = invoke(&late, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &again), Vec::<String>::new(), "{again:?}\n{}", late.log());
+    let answers = [
+        said("m1, first instance", &done),
+        said("m1, second instance, cut", &cut),
+        said("m1 again, second instance", &again),
+    ];
+    stage.report(
+        "a second instance reads m1 at 100 KB/s after the first indexed it, and is cut by its 10 s timeout",
+        stage.settle(&late, &batch),
+        &answers,
+    );
 }

@@ -414,33 +414,68 @@ fn work_past_the_deadline_is_failed_for_a_retry() {
     assert_eq!(host.invoke(&sqs).unwrap(), json!({ "batchItemFailures": [{ "itemIdentifier": "m-late" }] }));
 }
 
+/// The S3 dead-letter store, as attempts at one object meet it, in one warm instance or in
+/// several: each rejected line's letter is written once, whichever attempts fail, finish or
+/// resume, in whatever order; and a checkpoint is found again only with the plugin that made it.
 #[test]
-fn a_warm_retry_of_a_failed_object_writes_its_dead_letters_once() {
+fn dead_letters_are_written_once_by_attempts_that_fail_resume_or_overlap() {
     use kelk_runtime::aws::dead_letters::S3DeadLetters;
-    use kelk_runtime::sink::{DeadLetter, DeadLetters, Origin};
+    use kelk_runtime::sink::{Checkpoint, DeadLetter, DeadLetters, Origin};
     use kelk_runtime::source::{ObjectRef, SourceRef};
 
     bucket("warm-dead");
     let s3 = s3();
-    let mut store = S3DeadLetters::new(s3.clone(), uri("warm-dead", "dead-letters/"));
+    let store = || S3DeadLetters::new(s3.clone(), uri("warm-dead", "dead-letters/"));
     let source =
         SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "failed.log".into(), ..ObjectRef::default() });
     let origin = Origin { source: &source, plugin: "alb", plugin_sha256: "0" };
-    let letters = |store: &mut S3DeadLetters| {
-        store.begin(origin).unwrap();
-        for record_number in 1..=3 {
+    let letters = |store: &mut S3DeadLetters, records: std::ops::RangeInclusive<u64>| {
+        for record_number in records {
             let letter = DeadLetter { reason: "not a line", origin, record_number, offset: 0, excerpt: b"x" };
             store.dead_letter(&letter).unwrap();
         }
     };
-    // The first attempt fails before the object ends (OpenSearch went away): no `end`.
-    letters(&mut store);
-    // The retry, in the same warm instance, carries nothing of the failed attempt.
-    letters(&mut store);
-    store.end().unwrap();
-    let written = dead_letters(&s3, &uri("warm-dead", "dead-letters/logs/failed.log/"));
-    let records: Vec<u64> = written.iter().map(|l| l["record_number"].as_u64().unwrap()).collect();
-    assert_eq!(records, [1, 2, 3], "each rejected line once");
+    let written = || -> Vec<u64> {
+        let mut records: Vec<u64> = dead_letters(&s3, &uri("warm-dead", "dead-letters/logs/failed.log/null/part-"))
+            .iter()
+            .map(|l| l["record_number"].as_u64().unwrap())
+            .collect();
+        records.sort();
+        records
+    };
+    let at = Checkpoint { bytes: 131_072, records: 3 };
+
+    // The first attempt takes a checkpoint after record 3, then fails (OpenSearch went away):
+    // the letters up to the checkpoint are written, the rest are the retry's.
+    let mut first = store();
+    first.begin(origin, Checkpoint::default()).unwrap();
+    letters(&mut first, 1..=3);
+    first.checkpoint(at).unwrap();
+    letters(&mut first, 4..=5);
+    first.abandon().unwrap();
+    assert_eq!(written(), [1, 2, 3]);
+    assert_eq!(first.progress(&source, "0").unwrap(), Some(at));
+    assert_eq!(first.progress(&source, "another plugin").unwrap(), None, "its records may be others");
+
+    // The retry, in the same warm instance, resumes there and carries nothing of the failed attempt.
+    first.begin(origin, at).unwrap();
+    letters(&mut first, 4..=5);
+    first.end().unwrap();
+    assert_eq!(written(), [1, 2, 3, 4, 5]);
+
+    // A late attempt of another instance, from the start, fails part-way: it takes nothing of
+    // the complete set away. Another completes from the start: it writes the same parts.
+    let mut late = store();
+    late.begin(origin, Checkpoint::default()).unwrap();
+    letters(&mut late, 1..=2);
+    late.abandon().unwrap();
+    assert_eq!(written(), [1, 2, 3, 4, 5]);
+    late.begin(origin, Checkpoint::default()).unwrap();
+    letters(&mut late, 1..=3);
+    late.checkpoint(at).unwrap();
+    letters(&mut late, 4..=5);
+    late.end().unwrap();
+    assert_eq!(written(), [1, 2, 3, 4, 5], "each rejected line once");
 }
 
 /// The plugin model end to end: a parser made by `kelk-plugin new` outside the workspace, with

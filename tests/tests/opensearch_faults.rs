@@ -80,7 +80,7 @@ fn send_sources(sink: &mut BulkSink, n: u64, source: &[u8]) -> Result<(), SinkEr
         let id = format!("id{i}");
         sink.document(&Document { index: "i", id: &id, record_number: i + 1, offset: 0, source }, &mut refused)?;
     }
-    sink.end(&mut refused)
+    sink.flush(&mut refused)
 }
 
 #[test]

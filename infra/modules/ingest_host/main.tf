@@ -106,6 +106,20 @@ locals {
           Resource = "${var.dead_letter_bucket_arn}/*"
         },
         {
+          # An object's progress (`progress.json` beside its dead letters), read when a retry
+          # resumes; listing makes a missing one a 404 rather than a 403.
+          Sid      = "ReadProgress"
+          Effect   = "Allow"
+          Action   = "s3:GetObject"
+          Resource = "${var.dead_letter_bucket_arn}/dead-letters/*/progress.json"
+        },
+        {
+          Sid      = "ListDeadLetters"
+          Effect   = "Allow"
+          Action   = "s3:ListBucket"
+          Resource = var.dead_letter_bucket_arn
+        },
+        {
           Sid      = "IndexIntoOpenSearch"
           Effect   = "Allow"
           Action   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]

@@ -27,6 +27,8 @@ pub struct Config {
     pub max_object_bytes: Option<u64>,
     /// Stop taking work this long before the invocation's deadline, to flush what is in flight.
     pub deadline_margin: Duration,
+    /// Records between an object's checkpoints, where a retry of an object cut short resumes.
+    pub checkpoint_records: u64,
     pub limits: Limits,
     pub cache_dir: PathBuf,
     pub retention_days: Option<u32>,
@@ -62,6 +64,7 @@ impl Config {
             dead_letters: required("KELK_DEAD_LETTERS")?.parse().map_err(anyhow::Error::msg)?,
             max_object_bytes: (max_mib > 0).then_some(max_mib << 20),
             deadline_margin: Duration::from_millis(number("KELK_DEADLINE_MARGIN_MS", 10_000)?),
+            checkpoint_records: number("KELK_CHECKPOINT_RECORDS", 200_000)?.max(1),
             limits: Limits {
                 memory_bytes: (number("KELK_PLUGIN_MEMORY_MIB", 128)? as usize) << 20,
                 call_timeout: Duration::from_millis(number("KELK_PLUGIN_CALL_TIMEOUT_MS", 5_000)?),

@@ -11,10 +11,11 @@ use kelk_runtime::aws::plugin_store::{PluginStore, Refreshed};
 use kelk_runtime::aws::s3::{self, S3, S3Uri};
 use kelk_runtime::opensearch::templates::{Installed, Templates};
 use kelk_runtime::opensearch::{BulkSink, Cluster, setup};
-use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Job, Made, Stop};
+use kelk_runtime::pipeline::{self, Counts, Failed, IngestError, Job, Made, Resume, Stop};
 use kelk_runtime::routing::{LogGroupRoute, Router, RoutingError};
+use kelk_runtime::sandbox::Plugin;
 use kelk_runtime::sandbox::Sandbox;
-use kelk_runtime::sink::{Origin, SinkError};
+use kelk_runtime::sink::{Checkpoint, Origin, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
 use std::time::{Duration, Instant};
 
@@ -92,6 +93,27 @@ impl Function {
         }
     }
 
+    /// Where an earlier attempt at `source` through `plugin` got to. Only an object of at least
+    /// `every` bytes is looked up: a smaller one holds fewer records than a checkpoint unless it
+    /// compresses its lines below a byte each, and a checkpoint missed only costs redoing it.
+    /// Progress that cannot be read is logged, and the object read from its start.
+    fn resume_point(&self, source: &SourceRef, plugin: &Plugin, size: Option<u64>, every: u64) -> Checkpoint {
+        if size.is_some_and(|size| size < every) {
+            return Checkpoint::default();
+        }
+        match self.dead_letters.progress(source, &plugin.sha256) {
+            Ok(Some(at)) => {
+                tracing::info!(input = %source, bytes = at.bytes, records = at.records, "resuming after an earlier attempt's checkpoint");
+                at
+            }
+            Ok(None) => Checkpoint::default(),
+            Err(error) => {
+                tracing::warn!(input = %source, %error, "cannot read the progress of an earlier attempt; reading from the start");
+                Checkpoint::default()
+            }
+        }
+    }
+
     /// What the bulk sink did since the last call.
     pub(crate) fn take_bulk_stats(&mut self) -> kelk_runtime::opensearch::BulkStats {
         self.sink.take_stats()
@@ -153,22 +175,29 @@ impl<'f> Invocation<'f> {
     pub fn object(&mut self, object: &ObjectRef) -> Result<Counts, Failed> {
         let pinned = self.pinned(object);
         let source = SourceRef::Object(pinned.as_ref().map_or_else(|_| object.clone(), Clone::clone));
-        let mut superseded = false;
+        let (mut superseded, mut resumed) = (false, false);
         let result = self.tallied(&source, |function, deadline| {
             let object = &pinned.map_err(|error| IngestError::Open { input: source.clone(), error })?;
             let routed = function.routes.router().and_then(|r| r.route(object));
-            let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(deadline) };
-            let open = || function.s3.open(object);
-            match pipeline::ingest_routed(routed, &source, open, stop, &mut function.sink, &mut function.dead_letters) {
-                Err(failed) if matches!(&*failed.error, IngestError::Open { error, .. } if s3::superseded(error)) => {
+            let routed = routed.ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
+            let input = match function.s3.open(object) {
+                Err(error) if s3::superseded(&error) => {
                     tracing::warn!(%object, etag = object.etag, "replaced by other content since its event; nothing to read");
                     superseded = true;
-                    Ok(Counts { objects: 1, ..Counts::default() })
+                    return Ok(Counts { objects: 1, ..Counts::default() });
                 }
-                result => result,
-            }
+                opened => opened.map_err(|error| IngestError::Open { input: source.clone(), error })?,
+            };
+            let every = function.config.checkpoint_records;
+            let from = function.resume_point(&source, routed.plugin, input.size(), every);
+            resumed = from.bytes > 0;
+            let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(deadline) };
+            let resume = Resume { from, every: Some(every) };
+            let job = Job { source: &source, options: routed.options, index_prefix: routed.index_prefix, stop, resume };
+            pipeline::ingest(routed.plugin, &job, input, &mut function.sink, &mut function.dead_letters)
         });
         self.tally.superseded += u64::from(superseded);
+        self.tally.resumed += u64::from(resumed);
         result
     }
 
@@ -196,7 +225,8 @@ impl<'f> Invocation<'f> {
             match router.route_log_group(log_group) {
                 LogGroupRoute::Parsed(routed) => {
                     let stop = Stop { max_bytes: None, deadline: Some(deadline) };
-                    let job = Job { source, options: routed.options, index_prefix: routed.index_prefix, stop };
+                    let resume = Resume::default();
+                    let job = Job { source, options: routed.options, index_prefix: routed.index_prefix, stop, resume };
                     pipeline::ingest(routed.plugin, &job, input, &mut function.sink, &mut function.dead_letters)
                 }
                 LogGroupRoute::Kept { index_prefix } => {

@@ -21,12 +21,14 @@ pub struct Tally {
     /// Objects whose content the event meant was replaced before it was read (the new
     /// content's own event indexes it).
     pub superseded: u64,
+    /// Objects taken up at an earlier attempt's checkpoint.
+    pub resumed: u64,
 }
 
 /// The EMF line for an invocation's work.
 pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms: i64) -> String {
     let Tally { counts, bulk, .. } = tally;
-    let values: [(&str, &str, u64); 16] = [
+    let values: [(&str, &str, u64); 17] = [
         ("Objects", "Count", counts.objects),
         ("FailedObjects", "Count", counts.failed_objects),
         ("Records", "Count", counts.records()),
@@ -41,6 +43,7 @@ pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms:
         ("PluginErrors", "Count", tally.plugin_errors),
         ("RoutingConfigRefused", "Count", tally.config_refused),
         ("SupersededObjects", "Count", tally.superseded),
+        ("ResumedObjects", "Count", tally.resumed),
         ("Bytes", "Bytes", counts.bytes),
         ("Duration", "Milliseconds", duration.as_millis() as u64),
     ];
@@ -71,7 +74,7 @@ mod tests {
     fn an_emf_line_declares_every_value_it_carries() {
         let counts = Counts { objects: 2, failed_objects: 1, bytes: 1000, documents: 7, rejected: 2, skipped: 1 };
         let bulk = BulkStats { indexed: 5, already_indexed: 1, refused: 1, retries: 3, splits: 0 };
-        let tally = Tally { counts, bulk, plugin_errors: 1, config_refused: 0, superseded: 1 };
+        let tally = Tally { counts, bulk, plugin_errors: 1, config_refused: 0, superseded: 1, resumed: 1 };
         let line: Value =
             serde_json::from_str(&emf_line("kelk-host", &tally, Duration::from_millis(1500), 1_700_000_000_000))
                 .unwrap();
@@ -87,6 +90,7 @@ mod tests {
         assert_eq!(line["Duration"], 1500);
         assert_eq!(line["PluginErrors"], 1);
         assert_eq!(line["SupersededObjects"], 1);
+        assert_eq!(line["ResumedObjects"], 1);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
     }
 }

@@ -84,7 +84,8 @@ impl S3 {
             .set_version_id(object.version_id.clone())
             .set_if_match(if_match);
         let response = self.runtime.block_on(request.send()).map_err(|e| error(&object.to_string(), e))?;
-        Ok(ObjectReader { body: response.body, runtime: self.runtime.clone(), chunk: Bytes::new() })
+        let len = response.content_length.and_then(|len| u64::try_from(len).ok());
+        Ok(ObjectReader { body: response.body, runtime: self.runtime.clone(), chunk: Bytes::new(), len })
     }
 
     /// Reads a small object whole.
@@ -121,6 +122,19 @@ impl S3 {
             Precondition::ETag(etag) => request.if_match(etag),
         };
         self.runtime.block_on(request.send()).map(drop).map_err(|e| error(&uri.to_string(), e))
+    }
+
+    /// Writes an object from a file, from where the file is to its end, unconditionally.
+    pub fn put_file(&self, uri: &S3Uri, file: std::fs::File, content_type: &str) -> io::Result<()> {
+        self.runtime.block_on(async {
+            let body = ByteStream::read_from()
+                .file(tokio::fs::File::from_std(file))
+                .build()
+                .await
+                .map_err(|e| io::Error::other(format!("{uri}: {e}")))?;
+            let request = self.client.put_object().bucket(&uri.bucket).key(&uri.key).content_type(content_type);
+            request.body(body).send().await.map(drop).map_err(|e| error(&uri.to_string(), e))
+        })
     }
 
     /// The objects under a prefix, in key order.
@@ -178,6 +192,14 @@ pub struct ObjectReader {
     body: ByteStream,
     runtime: Handle,
     chunk: Bytes,
+    len: Option<u64>,
+}
+
+impl ObjectReader {
+    /// The object's size, as S3 gave it.
+    pub fn size(&self) -> Option<u64> {
+        self.len
+    }
 }
 
 impl Read for ObjectReader {

@@ -2,8 +2,9 @@
 //! ([`BULK_BYTES`], or less once the cluster has found a body too large), each written with `create` under its deterministic `_id`, so a retry finds
 //! it already there (409, counted, not an error); up to [`IN_FLIGHT`] requests under way while
 //! parsing goes on ([`super::bulk`] sends and retries them). A document OpenSearch refuses for
-//! good is dead-lettered with OpenSearch's reason. `end` returns only when every document of
-//! the input is indexed, already there, or dead-lettered, so an input counts as done only then.
+//! good is dead-lettered with OpenSearch's reason. `flush` returns only when every document
+//! given is indexed, already there, or dead-lettered, so an input counts as done (or a
+//! checkpoint of it taken) only then.
 
 use super::bulk::{self, Outcome, Pending, Sent};
 use super::cluster::Cluster;
@@ -180,9 +181,9 @@ impl Sink for BulkSink {
         if self.body_bytes >= self.body_limit { self.dispatch(refused) } else { Ok(()) }
     }
 
-    /// Returns once every document of the input is indexed, already there, or dead-lettered;
-    /// the first failure is returned after every request under way has been waited for.
-    fn end(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+    /// Returns once every document so far is indexed, already there, or dead-lettered; the
+    /// first failure is returned after every request under way has been waited for.
+    fn flush(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
         let mut result = self.dispatch(refused);
         while !self.in_flight.is_empty() {
             let settled = self.settle_oldest(refused);

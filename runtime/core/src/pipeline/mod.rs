@@ -1,12 +1,14 @@
 //! The streaming pipeline for one input: bytes → [`decode`] → chunks → plugin session →
 //! documents with ids and indices ([`document`]) → sink, the rejected records → dead letters.
 //! Memory is bounded by one chunk, one batch and the session's cap, whatever the input's size.
+//! An input too long for one attempt takes checkpoints ([`Resume`]): its retry reads it again
+//! but emits only the records after the last one.
 
 pub mod decode;
 pub mod document;
 
 use crate::routing::Routed;
-use crate::sink::{DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
+use crate::sink::{Checkpoint, DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
 use crate::source::SourceRef;
 use decode::{CHUNK_BYTES, decompressed, next_chunk};
 use document::{DailyIndex, document_id};
@@ -87,6 +89,18 @@ pub struct Job<'a> {
     /// The index prefix; the plugin's default when `None`.
     pub index_prefix: Option<&'a str>,
     pub stop: Stop,
+    pub resume: Resume,
+}
+
+/// Where an attempt at an input starts emitting, and how often it records how far it got.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Resume {
+    /// What an earlier attempt accounted for: the records of the bytes before it are made again
+    /// (a plugin reads its input from the start) but not emitted.
+    pub from: Checkpoint,
+    /// A checkpoint is taken after the chunk that brings this many records past the last one;
+    /// `None`, only the end counts. Taking one waits for every bulk request under way.
+    pub every: Option<u64>,
 }
 
 /// When to give up on an input rather than run on.
@@ -109,7 +123,7 @@ pub fn ingest(
     dead_letters: &mut dyn DeadLetters,
 ) -> Result<Counts, Failed> {
     let origin = Origin { source: job.source, plugin: &plugin.info.name, plugin_sha256: &plugin.sha256 };
-    one_input(origin, sink, dead_letters, |sink, dead_letters, counts| {
+    one_input(origin, job.resume.from, sink, dead_letters, |sink, dead_letters, counts| {
         run(plugin, job, origin, input, sink, dead_letters, counts)
     })
 }
@@ -132,7 +146,7 @@ pub fn deliver(
     sink: &mut dyn Sink,
     dead_letters: &mut dyn DeadLetters,
 ) -> Result<Counts, Failed> {
-    one_input(origin, sink, dead_letters, |sink, dead_letters, counts| {
+    one_input(origin, Checkpoint::default(), sink, dead_letters, |sink, dead_letters, counts| {
         counts.bytes = bytes;
         for made in documents {
             let Made { index, id, record_number, offset, source } = &made;
@@ -146,9 +160,11 @@ pub fn deliver(
     })
 }
 
-/// Does `work` on one input between the sink's and the dead letters' `begin` and `end`.
+/// Does `work` on one input, from `from`, between the sink's and the dead letters' `begin`
+/// and their end.
 fn one_input(
     origin: Origin,
+    from: Checkpoint,
     sink: &mut dyn Sink,
     dead_letters: &mut dyn DeadLetters,
     work: impl FnOnce(&mut dyn Sink, &mut dyn DeadLetters, &mut Counts) -> Result<(), IngestError>,
@@ -156,18 +172,27 @@ fn one_input(
     let mut counts = Counts { objects: 1, ..Counts::default() };
     let result = sink
         .begin(origin)
-        .and_then(|()| dead_letters.begin(origin))
+        .and_then(|()| dead_letters.begin(origin, from))
         .map_err(IngestError::from)
         .and_then(|()| work(sink, dead_letters, &mut counts));
-    // Whatever happened, what was written so far is made durable.
-    let ended = sink.end(dead_letters).and_then(|()| dead_letters.end()).map_err(IngestError::from);
-    match result.and(ended) {
-        Ok(()) => Ok(counts),
+    // Whatever happened, the documents sent so far are waited for (a retry finds them there).
+    let flushed = sink.flush(dead_letters).map_err(IngestError::from);
+    match result.and(flushed) {
+        Ok(()) => dead_letters.end().map(|()| counts).map_err(|e| failed(counts, e.into())),
         Err(error) => {
-            counts.failed_objects = 1;
-            Err(Failed { counts, error: Box::new(error) })
+            // Letters since the last checkpoint are the retry's to write: a failed attempt that
+            // wrote its part of them could replace the whole set a concurrent attempt wrote.
+            if let Err(dropped) = dead_letters.abandon() {
+                tracing::warn!(input = %origin.source, error = %dropped, "cannot end the dead letters of a failed input");
+            }
+            Err(failed(counts, error))
         }
     }
+}
+
+fn failed(mut counts: Counts, error: IngestError) -> Failed {
+    counts.failed_objects = 1;
+    Failed { counts, error: Box::new(error) }
 }
 
 /// One input as the Lambda and the tools take it: on the route chosen for it (none: it fails
@@ -182,7 +207,8 @@ pub fn ingest_routed<R: Read>(
 ) -> Result<Counts, Failed> {
     let routed = routed.ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
     let input = open().map_err(|error| IngestError::Open { input: source.clone(), error })?;
-    let job = Job { source, options: routed.options, index_prefix: routed.index_prefix, stop };
+    let job =
+        Job { source, options: routed.options, index_prefix: routed.index_prefix, stop, resume: Resume::default() };
     ingest(routed.plugin, &job, input, sink, dead_letters)
 }
 
@@ -210,6 +236,8 @@ fn run(
     let index = DailyIndex::new(job.index_prefix.unwrap_or(&plugin.info.index_prefix));
     let mut emit = Emit { plugin, job, origin, sink, dead_letters, index };
     let mut buf = Vec::with_capacity(CHUNK_BYTES);
+    // The records made of the input so far, and the last checkpoint.
+    let (mut records, mut last) = (0, job.resume.from);
     loop {
         if job.stop.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
             return Err(IngestError::Deadline { input: job.source.clone(), bytes: counts.bytes });
@@ -223,10 +251,24 @@ fn run(
             return Err(IngestError::TooLarge { input: job.source.clone(), limit });
         }
         let batch = session.push(chunk).map_err(|e| session_error(e, counts.bytes))?;
+        records += batch_records(&batch);
+        if counts.bytes <= last.bytes {
+            continue; // accounted for by an earlier attempt
+        }
         emit.batch(&batch, counts)?;
+        if job.resume.every.is_some_and(|every| records - last.records >= every) {
+            last = Checkpoint { bytes: counts.bytes, records };
+            emit.sink.flush(emit.dead_letters)?;
+            emit.dead_letters.checkpoint(last)?;
+        }
     }
     let batch = session.finish().map_err(|e| session_error(e, counts.bytes))?;
     emit.batch(&batch, counts)
+}
+
+/// The records a batch accounts for.
+fn batch_records(batch: &Batch) -> u64 {
+    (batch.documents.len() + batch.rejections.len()) as u64 + u64::from(batch.skipped)
 }
 
 /// Hands a batch's documents, with their ids and indices, to the sink, and its rejections to

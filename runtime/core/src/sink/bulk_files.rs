@@ -52,7 +52,7 @@ impl Sink for BulkFiles {
         Ok(out.write_all(b"\n")?)
     }
 
-    fn end(&mut self, _: &mut dyn DeadLetters) -> Result<(), SinkError> {
+    fn flush(&mut self, _: &mut dyn DeadLetters) -> Result<(), SinkError> {
         for out in self.indices.values_mut() {
             out.flush()?;
         }

@@ -1,7 +1,7 @@
 //! Where documents go ([`Sink`]), and where the records that did not become indexed documents
 //! go ([`DeadLetters`]): two seams, since one destination indexes and another keeps what
-//! failed. Both hear when an input begins and ends; `end` returns only when everything of the
-//! input is durable, so an input counts as done only then.
+//! failed. Both hear when an input begins, each of its checkpoints, and its end; `end` returns
+//! only when everything of the input is durable, so an input counts as done only then.
 
 mod bulk_files;
 mod memory;
@@ -72,6 +72,15 @@ impl From<io::Error> for SinkError {
     }
 }
 
+/// How far an input is accounted for: every record its plugin made of the first `bytes`
+/// decompressed bytes (`records` of them) is an indexed document, a durable dead letter, or a
+/// skipped non-event. A retry of the input need not emit those records again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub bytes: u64,
+    pub records: u64,
+}
+
 /// A destination for documents. Documents it refuses for good (a mapping conflict) go to the
 /// dead letters passed in, with the reason.
 pub trait Sink {
@@ -83,24 +92,38 @@ pub trait Sink {
     /// Takes a document.
     fn document(&mut self, doc: &Document<'_>, refused: &mut dyn DeadLetters) -> Result<(), SinkError>;
 
-    /// The input ends: returns once each of its documents is stored or dead-lettered.
-    fn end(&mut self, _refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+    /// Returns once each document given so far is stored or dead-lettered: at each checkpoint
+    /// of the input, and at its end.
+    fn flush(&mut self, _refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
         Ok(())
     }
 }
 
-/// A destination for dead letters.
+/// A destination for dead letters, and where an input's progress is kept when it is kept.
 pub trait DeadLetters {
-    /// An input begins: the letters until [`DeadLetters::end`] are its.
-    fn begin(&mut self, _origin: Origin<'_>) -> Result<(), SinkError> {
+    /// An input begins, at `from` (where an earlier attempt got to, or its start): the letters
+    /// until [`DeadLetters::end`] are of its records from there on.
+    fn begin(&mut self, _origin: Origin<'_>, _from: Checkpoint) -> Result<(), SinkError> {
         Ok(())
     }
 
     /// Takes a dead letter.
     fn dead_letter(&mut self, letter: &DeadLetter<'_>) -> Result<(), SinkError>;
 
-    /// The input ends: returns once each of its letters is durable.
+    /// Everything of the input up to `at` is accounted for but its letters: returns once they
+    /// are durable, and, where progress is kept, once `at` is recorded for a retry to resume at.
+    fn checkpoint(&mut self, _at: Checkpoint) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// The input is done: returns once each of its letters is durable.
     fn end(&mut self) -> Result<(), SinkError> {
         Ok(())
+    }
+
+    /// The input failed. A store that takes letters back drops those since the last
+    /// checkpoint, which the input's retry makes again; the others keep them.
+    fn abandon(&mut self) -> Result<(), SinkError> {
+        self.end()
     }
 }

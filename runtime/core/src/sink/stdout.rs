@@ -23,7 +23,7 @@ impl Sink for Stdout {
         Ok(self.out.write_all(b"\n")?)
     }
 
-    fn end(&mut self, _: &mut dyn DeadLetters) -> Result<(), SinkError> {
+    fn flush(&mut self, _: &mut dyn DeadLetters) -> Result<(), SinkError> {
         Ok(self.out.flush()?)
     }
 }
