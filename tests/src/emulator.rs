@@ -93,6 +93,13 @@ impl Emulator {
         if failed { Err(body) } else { Ok(body) }
     }
 
+    /// Kills the host process (`kill -9`), as a crash or an out-of-memory kill would; the
+    /// emulator starts it again for the next invocation, as Lambda does.
+    pub fn kill_host(&self) {
+        let killed = Command::new("pkill").args(["-KILL", "-P", &self.child.id().to_string()]).status().unwrap();
+        assert!(killed.success(), "no host process under the emulator");
+    }
+
     /// Everything the emulator and the host have logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()

@@ -48,6 +48,8 @@ struct Stage {
     cluster: Cluster,
     opensearch: Proxy,
     storage: Proxy,
+    /// Hosts started so far: each logs to a file of its own.
+    hosts: std::cell::Cell<u32>,
 }
 
 impl Stage {
@@ -78,7 +80,7 @@ impl Stage {
         let toxiproxy = Toxiproxy::from_env();
         let opensearch = toxiproxy.proxy(&format!("faults-{name}-opensearch"), &env("KELK_TEST_OPENSEARCH"));
         let storage = toxiproxy.proxy(&format!("faults-{name}-s3"), &env("KELK_TEST_S3"));
-        Stage { name, bucket, prefix, s3, cluster, opensearch, storage }
+        Stage { name, bucket, prefix, s3, cluster, opensearch, storage, hosts: Default::default() }
     }
 
     /// Puts an object of `lines` lines under `logs/<id>.log`.
@@ -117,7 +119,12 @@ impl Stage {
             ("KELK_ROUTING_CHECK_SECONDS", "3600"),
         ];
         all.extend_from_slice(settings);
-        Emulator::start(&format!("faults-{}", self.name), &all)
+        self.hosts.set(self.hosts.get() + 1);
+        let log = match self.hosts.get() {
+            1 => format!("faults-{}", self.name),
+            n => format!("faults-{}-{n}", self.name),
+        };
+        Emulator::start(&log, &all)
     }
 
     /// The host, warm: it has loaded its routing config and plugin and checked the plugin's
@@ -696,6 +703,120 @@ fn a_late_attempt_cut_short_keeps_the_complete_dead_letters() {
     stage.report(
         "a second instance reads m1 at 100 KB/s after the first indexed it, and is cut by its 10 s timeout",
         stage.settle(&late, &batch),
+        &answers,
+    );
+}
+
+/// The same batch delivered to two instances at once (SQS delivers a message at least once;
+/// a visibility timeout shorter than the work delivers it again while the first is at it):
+/// both are done, and each line is one document or one letter.
+#[test]
+fn the_same_batch_to_two_instances_at_once() {
+    let stage = Stage::new("twice-at-once");
+    let objects = [stage.object("m1", 3000), stage.object("m2", 3000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let (one, two) = (stage.warm_host(&[]), stage.warm_host(&[]));
+    let event = stage.batch(&batch);
+    let (first, second) = std::thread::scope(|s| {
+        let first = s.spawn(|| invoke(&one, &event));
+        let second = invoke(&two, &event);
+        (first.join().unwrap(), second)
+    });
+    for (host, answer) in [(&one, &first), (&two, &second)] {
+        assert_eq!(failed_ids(&batch, answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    }
+    let total = |m: &Invoked, field: &str| m.metrics.as_ref().unwrap()[field].as_u64().unwrap();
+    let documents = objects.iter().map(|o| o.documents).sum::<u64>();
+    let answers = [said("m1, m2, first instance", &first), said("m1, m2, second instance", &second)];
+    stage.report("the same SQS batch to two instances at once", stage.settle(&one, &batch), &answers);
+    assert_eq!(
+        total(&first, "Indexed") + total(&second, "Indexed"),
+        documents,
+        "each document created by one instance, found there by the other"
+    );
+}
+
+/// The host process killed (`kill -9`) in the middle of an object, after a checkpoint, as an
+/// out-of-memory kill would: the invocation fails whole, and the redelivery, in the instance
+/// Lambda starts again, resumes at the checkpoint.
+#[test]
+fn the_host_killed_mid_object_resumes_at_its_checkpoint() {
+    let stage = Stage::new("host-killed");
+    let objects = [stage.object("m1", 200), stage.object("m2", 5000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[("KELK_CHECKPOINT_RECORDS", "1000")]);
+    stage.opensearch.add("slow", "bandwidth", Stream::Upstream, json!({ "rate": 150 }));
+    let progress = S3Uri {
+        bucket: stage.bucket.clone(),
+        key: format!("dead/{}/{}/{}/progress.json", stage.bucket, objects[1].key, objects[1].etag),
+    };
+    let (killed, ()) = during(&host, &stage.batch(&batch), || {
+        wait_until("m2's first checkpoint", Duration::from_secs(60), &host, || stage.s3.get(&progress).is_ok());
+        host.kill_host();
+    });
+    assert!(killed.answer.is_err() && killed.metrics.is_none(), "{killed:?}");
+    let partial = stage.indexed(&objects[1]);
+    assert!(0 < partial && partial < objects[1].documents, "killed mid-object: {partial} documents made it");
+    stage.opensearch.remove("slow");
+    let again = redelivered(&batch, &killed);
+    let retry = invoke(&host, &stage.batch(&again));
+    assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
+    assert_eq!(retry.metrics.as_ref().unwrap()["ResumedObjects"], 1, "m2 resumed: {retry:?}");
+    let answers = [
+        format!(
+            "batch m1, m2: the host killed after m2's first checkpoint, no answer ({partial} of m2's documents indexed)"
+        ),
+        said("m1, m2 again", &retry),
+    ];
+    stage.report(
+        "kill -9 of the host process after m2's first checkpoint (OpenSearch at 150 KB/s, a checkpoint every 1,000 records)",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// Messages that can never succeed beside one that does: an object no route takes, an object
+/// deleted before it was read, a bucket no route names. The good one is done; each other is
+/// named in `batchItemFailures`, with its reason logged, so that SQS retries it and, after the
+/// queue's `maxReceiveCount`, keeps it in the dead-letter queue.
+#[test]
+fn unroutable_and_missing_objects_fail_their_messages_only() {
+    let stage = Stage::new("missing");
+    let objects = [stage.object("m1", 1500)];
+    let stray = |id: &str, bucket: &str, key: &str| {
+        let record = json!({ "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+            "s3": { "bucket": { "name": bucket }, "object": { "key": key, "size": 1024, "eTag": "0123456789abcdef0123456789abcdef" } } });
+        message(id, &json!({ "Records": [record] }).to_string())
+    };
+    let other = S3Uri { bucket: stage.bucket.clone(), key: "other/x.log".into() };
+    stage.s3.put(&other, APACHE_LINE.as_bytes().to_vec(), "text/plain", Precondition::None).unwrap();
+    let mut event = stage.batch(&[&objects[0]]);
+    event["Records"].as_array_mut().unwrap().extend([
+        stray("no-route", &stage.bucket, "other/x.log"),
+        stray("deleted", &stage.bucket, "logs/deleted.log"),
+        stray("no-bucket", &format!("{}-none", stage.bucket), "logs/x.log"),
+    ]);
+    let host = stage.warm_host(&[]);
+    let answer = invoke(&host, &event);
+    let failed: Vec<&str> = answer.answer.as_ref().unwrap()["batchItemFailures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["no-route", "deleted", "no-bucket"], "{answer:?}\n{}", host.log());
+    let log = host.log();
+    for reason in [
+        "other/x.log: no route of the routing config matches it",
+        "logs/deleted.log: cannot open it: s3://",
+        "-none/logs/x.log: no route of the routing config matches it",
+    ] {
+        assert!(log.contains(reason), "{reason}:\n{log}");
+    }
+    let answers = [said("m1, no-route, deleted, no-bucket", &answer)];
+    stage.report(
+        "besides m1, an object no route takes, an object deleted before it was read, an event of a bucket no route names",
+        stage.settle(&host, &[&objects[0]]),
         &answers,
     );
 }
