@@ -256,7 +256,7 @@ fn run(
             continue; // accounted for by an earlier attempt
         }
         emit.batch(&batch, counts)?;
-        if job.resume.every.is_some_and(|every| records - last.records >= every) {
+        if job.resume.every.is_some_and(|every| records.saturating_sub(last.records) >= every) {
             last = Checkpoint { bytes: counts.bytes, records };
             emit.sink.flush(emit.dead_letters)?;
             emit.dead_letters.checkpoint(last)?;
