@@ -423,14 +423,17 @@ fn parse_record(json: &[u8], doc: &mut Object) -> Outcome {
         }
     }
     // The four common blobs, when objects, also go whole under `flattened` (a `flat_object`
-    // field, searchable by dotted path), if short enough to be indexed as one and without a
-    // key twice (OpenSearch would refuse the document; the blob's string above has it all).
+    // field, searchable by dotted path), if short enough to be indexed as one, without a key
+    // twice (OpenSearch would refuse the document) and not too deep (OpenSearch 2.19 parses a
+    // flat_object value recursively: some 1,000 levels overflow its stack and end the node).
+    // The blob's string above has it all.
     let objects: Vec<(&str, Cow<'_, [u8]>)> = blobs[..4]
         .iter()
         .filter_map(|&(key, blob)| {
             let text = blob?.get().as_bytes();
             let json = compact(text);
-            (text.starts_with(b"{") && json.len() < FLAT_OBJECT_MAX_BYTES && !key_twice(&json)).then_some((key, json))
+            (text.starts_with(b"{") && json.len() < FLAT_OBJECT_MAX_BYTES && !unflattenable(&json))
+                .then_some((key, json))
         })
         .collect();
     if !objects.is_empty() {
@@ -613,14 +616,20 @@ fn as_string(raw: &RawValue) -> Option<Vec<u8>> {
     }
 }
 
-/// Whether an object in `json` (valid JSON) has a key twice, at any depth.
-fn key_twice(json: &[u8]) -> bool {
+/// How deep a blob under `flattened` may nest: as deep as OpenSearch lets an object mapping be
+/// (`index.mapping.depth.limit`).
+const FLAT_OBJECT_MAX_DEPTH: usize = 20;
+
+/// Whether `json` (valid JSON) nests deeper than [`FLAT_OBJECT_MAX_DEPTH`], or has an object
+/// with a key twice, at any depth.
+fn unflattenable(json: &[u8]) -> bool {
     // The keys of each open object; `None` for an array.
     let mut open: Vec<Option<Vec<Cow<'_, [u8]>>>> = Vec::new();
     let mut expect_key = false;
     let mut i = 0;
     while i < json.len() {
         match json[i] {
+            b'{' | b'[' if open.len() == FLAT_OBJECT_MAX_DEPTH => return true,
             b'{' => {
                 open.push(Some(Vec::new()));
                 expect_key = true;
@@ -852,7 +861,7 @@ mod tests {
     }
 
     #[test]
-    fn a_blob_with_a_key_twice_is_not_flattened() {
+    fn a_blob_with_a_key_twice_or_nested_too_deep_is_not_flattened() {
         let ct = |blob: Value| {
             event("s3.amazonaws.com", "GetObject", json!({"requestParameters": blob}))["aws"]["cloudtrail"].clone()
         };
@@ -865,7 +874,10 @@ mod tests {
         let doc: Value = serde_json::from_slice(batch.iter().next().unwrap().1).unwrap();
         let ct = &doc["aws"]["cloudtrail"];
         assert_eq!((ct.get("flattened"), &ct["request_parameters"]), (None, &json!(r#"{"a":{"b":1,"\u0062":2}}"#)));
-        assert!(!key_twice(br#"{"a":1,"b":{"a":2},"c":[{"a":3},"a"]}"#));
-        assert!(key_twice(br#"{"a":"\"a\":","b":[1,"a"],"a":2}"#));
+        assert!(!unflattenable(br#"{"a":1,"b":{"a":2},"c":[{"a":3},"a"]}"#));
+        assert!(unflattenable(br#"{"a":"\"a\":","b":[1,"a"],"a":2}"#));
+        let nested = |depth: usize| format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
+        assert!(!unflattenable(nested(FLAT_OBJECT_MAX_DEPTH).as_bytes()));
+        assert!(unflattenable(nested(FLAT_OBJECT_MAX_DEPTH + 1).as_bytes()));
     }
 }

@@ -271,6 +271,28 @@ fn batch_records(batch: &Batch) -> u64 {
     (batch.documents.len() + batch.rejections.len()) as u64 + u64::from(batch.skipped)
 }
 
+/// The event times a daily index can be named by: the years 0000 to 9999.
+const EVENT_TIMES_MS: std::ops::RangeInclusive<i64> = -62_167_219_200_000..=253_402_300_799_999;
+
+/// Why a plugin's document cannot be indexed as it is, if it cannot. The host does not parse
+/// documents (OpenSearch refuses what is not JSON, and it is dead-lettered then), but a
+/// document is one line of a `_bulk` body: a line break in it, which JSON allows between
+/// tokens, would let the plugin write bulk actions of its own.
+fn unfit(source: &[u8], event_time_ms: i64) -> Option<String> {
+    if !(source.starts_with(b"{") && source.ends_with(b"}")) {
+        return Some("the plugin produced a document that is not a JSON object".into());
+    }
+    if memchr::memchr(b'\n', source).is_some() {
+        return Some("the plugin produced a document with a line break in it".into());
+    }
+    if !EVENT_TIMES_MS.contains(&event_time_ms) {
+        return Some(format!(
+            "the plugin gave the document an event time ({event_time_ms} ms) outside the years 0000 to 9999"
+        ));
+    }
+    None
+}
+
 /// Hands a batch's documents, with their ids and indices, to the sink, and its rejections to
 /// the dead letters.
 struct Emit<'e, 'a> {
@@ -296,9 +318,8 @@ impl Emit<'_, '_> {
                 .get(at..end)
                 .ok_or_else(|| contract(format!("document lengths overrun its {} bytes of JSON", batch.json.len())))?;
             at = end;
-            if !(source.starts_with(b"{") && source.ends_with(b"}")) {
-                let reason = "the plugin produced a document that is not a JSON object";
-                self.dead_letter(doc.record_number, doc.offset, reason, source)?;
+            if let Some(reason) = unfit(source, doc.event_time_ms) {
+                self.dead_letter(doc.record_number, doc.offset, &reason, source)?;
                 counts.rejected += 1;
                 continue;
             }
