@@ -145,8 +145,8 @@ run "stack" {
     error_message = "Firehose does not keep every record in S3 by default."
   }
   assert {
-    condition     = endswith(jsondecode(module.plugins.routing_config).plugins.alb.precompiled_key, ".aarch64-unknown-linux-gnu.cwasm")
-    error_message = "The routing config does not name the precompiled artifact uploaded for a plugin."
+    condition     = endswith(jsondecode(module.plugins.routing_config).plugins.alb.precompiled_key, ".aarch64-unknown-linux-gnu.cwasm") && jsondecode(module.plugins.routing_config).plugins.alb.precompiled_sha256 == filesha256("tests/fixtures/placeholder")
+    error_message = "The routing config does not name the precompiled artifact uploaded for a plugin, with its sha256."
   }
   assert {
     condition = alltrue([for r in jsondecode(module.plugins.routing_config).routes :

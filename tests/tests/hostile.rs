@@ -755,7 +755,7 @@ fn a_cached_artifact_wasmtime_refuses_is_recompiled_and_replaced() {
 /// what it holds is deserialized unchecked (`unsafe`), so another component's artifact runs
 /// under this one's sha256.
 #[test]
-#[ignore = "finding: a cached or precompiled artifact of another component is run in place of the component, under its sha256"]
+#[ignore = "finding: the compile cache (the host's own /tmp) and Sandbox::load_precompiled run an artifact of another component in its place; the plugin store checks an artifact's sha256 first (lambda.rs a_precompiled_artifact_is_loaded_only_with_its_sha256)"]
 fn a_cached_artifact_of_another_component_is_not_run() {
     let (dir, path, _) = apache_cache();
     let apache_wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();

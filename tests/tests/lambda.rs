@@ -949,3 +949,43 @@ fn a_batch_operations_backfill_answers_each_task_and_duplicates_no_notification(
     assert_eq!(index_count(&cluster, &format!("{prefix}-*")), 3, "the live object's documents once, the other's once");
     assert!(host.log().contains("\"AlreadyIndexed\":2"), "the backfill found the live documents there");
 }
+
+/// A precompiled artifact is native code the host runs as it is: the plugin store loads one
+/// only with the sha256 the routing config gives for it, so an artifact replaced in the plugin
+/// bucket (here by another plugin's) is refused, and so is one the config gives no sha256 for.
+#[test]
+fn a_precompiled_artifact_is_loaded_only_with_its_sha256() {
+    use kelk_runtime::aws::plugin_store::PluginStore;
+    use std::time::Duration;
+
+    bucket("artifact-plugins");
+    let s3 = s3();
+    let sandbox = kelk_tests::sandbox();
+    let apache = std::fs::read(kelk_tests::plugin_wasm("kelk-parser-apache")).unwrap();
+    let rogue = std::fs::read(kelk_tests::plugin_wasm("kelk-test-plugin-rogue")).unwrap();
+    let artifact = sandbox.precompile(&apache).unwrap();
+    put(&s3, "artifact-plugins", "plugins/apache.wasm", apache.clone());
+    put(&s3, "artifact-plugins", "plugins/apache.cwasm", artifact.clone());
+    put(&s3, "artifact-plugins", "plugins/other.cwasm", sandbox.precompile(&rogue).unwrap());
+    let mut store = PluginStore::new(s3.clone(), uri("artifact-plugins", "routing.json"), Duration::ZERO);
+    let mut publish = |artifact_key: &str, artifact_sha256: Option<String>| {
+        let mut plugin =
+            json!({ "key": "plugins/apache.wasm", "sha256": sha256(&apache), "precompiled_key": artifact_key });
+        if let Some(sha) = artifact_sha256 {
+            plugin["precompiled_sha256"] = json!(sha);
+        }
+        let config = json!({ "version": 1, "plugins": { "apache": plugin },
+            "routes": [{ "bucket": "logs", "key_glob": "*", "plugin": "apache" }] });
+        put(&s3, "artifact-plugins", "routing.json", config.to_string().into_bytes());
+        store
+            .refresh(&sandbox, |_| Ok(()))
+            .map(|_| store.router().unwrap().plugins().next().unwrap().1.info.name.clone())
+    };
+    // A plugin once loaded is not fetched again for a config naming the same component: the
+    // refusals come first.
+    let swapped = publish("plugins/other.cwasm", Some(sha256(&artifact))).unwrap_err().to_string();
+    assert!(swapped.contains("apache (its precompiled artifact)"), "{swapped}");
+    let unnamed = publish("plugins/apache.cwasm", None).unwrap_err().to_string();
+    assert!(unnamed.contains("without the artifact's precompiled_sha256"), "{unnamed}");
+    assert_eq!(publish("plugins/apache.cwasm", Some(sha256(&artifact))).unwrap(), "apache");
+}

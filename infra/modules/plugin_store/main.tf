@@ -26,7 +26,10 @@ locals {
     version = 1
     plugins = { for name, p in local.plugins : name => merge(
       { key = p.key, sha256 = p.sha256 },
-      contains(keys(local.precompiled), name) ? { precompiled_key = local.precompiled[name].key } : {},
+      contains(keys(local.precompiled), name) ? {
+        precompiled_key    = local.precompiled[name].key
+        precompiled_sha256 = filesha256(local.precompiled[name].path)
+      } : {},
     ) }
     # The host reads absent and null differently: only the fields a route has are written.
     routes = [for r in var.routes : { for k, v in r : k => v if v != null }]

@@ -9,7 +9,7 @@
 //! route with, and the invocation fails (to be retried).
 
 use super::s3::{S3, S3Uri};
-use crate::routing::{PluginSource, Router, RoutingConfig, RoutingError, verify};
+use crate::routing::{PluginSource, Router, RoutingConfig, RoutingError, verify, verify_artifact};
 use kelk_sandbox::{Plugin, Sandbox};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -95,7 +95,11 @@ impl PluginStore {
         let wasm = fetch(key)?;
         verify(name, source, &wasm)?;
         let plugin = match &source.precompiled_key {
-            Some(artifact) => sandbox.load_precompiled(name, &wasm, &fetch(artifact)?)?,
+            Some(artifact) => {
+                let artifact = fetch(artifact)?;
+                verify_artifact(name, source, &artifact)?;
+                sandbox.load_precompiled(name, &wasm, &artifact)?
+            }
             None => sandbox.load(name, &wasm)?,
         };
         Ok(Arc::new(plugin))

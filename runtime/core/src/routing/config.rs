@@ -25,6 +25,8 @@ pub struct PluginSource {
     pub sha256: Option<String>,
     /// A precompiled artifact of the component in the plugin bucket, for the host's target.
     pub precompiled_key: Option<String>,
+    /// The artifact's sha256, which a `precompiled_key` must come with.
+    pub precompiled_sha256: Option<String>,
 }
 
 /// Which inputs one plugin parses, and how.
@@ -107,6 +109,23 @@ pub fn verify(name: &str, source: &PluginSource, wasm: &[u8]) -> Result<(), Rout
     match source.sha256.as_ref().filter(|e| !e.eq_ignore_ascii_case(&actual)) {
         Some(expected) => Err(RoutingError::Sha256Mismatch { plugin: name.into(), expected: expected.clone(), actual }),
         None => Ok(()),
+    }
+}
+
+/// Checks a precompiled artifact against the sha256 its config must give: an artifact is native
+/// code, which the host runs as it is, without the checks a component gets.
+pub fn verify_artifact(name: &str, source: &PluginSource, artifact: &[u8]) -> Result<(), RoutingError> {
+    let actual = hex::encode(Sha256::digest(artifact));
+    match &source.precompiled_sha256 {
+        Some(expected) if expected.eq_ignore_ascii_case(&actual) => Ok(()),
+        Some(expected) => Err(RoutingError::Sha256Mismatch {
+            plugin: format!("{name} (its precompiled artifact)"),
+            expected: expected.clone(),
+            actual,
+        }),
+        None => Err(RoutingError::Invalid(format!(
+            "plugin `{name}` has a precompiled_key without the artifact's precompiled_sha256"
+        ))),
     }
 }
 

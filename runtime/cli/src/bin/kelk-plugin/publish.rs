@@ -10,6 +10,7 @@ use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::s3::{Precondition, S3, S3Uri};
 use kelk_runtime::routing::RoutingConfig;
 use serde_json::{Value, json};
+use sha2::Digest;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 
@@ -56,9 +57,11 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     if args.precompile {
         let artifact = sandbox.precompile(&wasm).map_err(|e| anyhow::anyhow!("cannot precompile: {e:#}"))?;
         let artifact_key = format!("plugins/{name}/{}.{}.cwasm", plugin.sha256, target());
+        let artifact_sha256 = hex::encode(sha2::Sha256::digest(&artifact));
         s3.put(&at(artifact_key.clone()), artifact, "application/octet-stream", Precondition::None)?;
         eprintln!("uploaded {}", at(artifact_key.clone()));
         entry["precompiled_key"] = json!(artifact_key);
+        entry["precompiled_sha256"] = json!(artifact_sha256);
     }
 
     for _ in 0..ATTEMPTS {
