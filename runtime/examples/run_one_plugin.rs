@@ -30,8 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. The input: what identifies it makes the document ids, so a second run gives the same.
     let source = SourceRef::Object(ObjectRef::local(Path::new(log)));
-    let job =
-        Job { source: &source, options: &[], index_prefix: None, stop: Default::default(), resume: Default::default() };
+    let job = Job::new(&source);
 
     // 4. The pipeline: the file gunzipped if it is gzip, pushed in chunks through a fresh
     //    session; documents to stdout, rejected lines to stderr with their reasons.

@@ -87,8 +87,7 @@ fn bench<P: Parser>(name: &str, package: &str, mut log: Log, sandbox: &Sandbox) 
     }));
 
     let source = SourceRef::Object(ObjectRef { bucket: "b".into(), key: "k".into(), ..ObjectRef::default() });
-    let job =
-        Job { source: &source, options: &[], index_prefix: None, stop: Default::default(), resume: Default::default() };
+    let job = Job::new(&source);
     let pipeline =
         rate(best(runs, || pipeline::ingest(&plugin, &job, &corpus[..], &mut Null, &mut Null).unwrap().documents));
 

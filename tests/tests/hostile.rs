@@ -86,13 +86,7 @@ impl Run {
 fn run_into(plugin: &Plugin, key: &str, options: &[(&str, &str)], input: &[u8], sink: &mut dyn Sink) -> Run {
     let options: Vec<(String, String)> = options.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
     let source = SourceRef::Object(object(key));
-    let job = Job {
-        source: &source,
-        options: &options,
-        index_prefix: None,
-        stop: Default::default(),
-        resume: Default::default(),
-    };
+    let job = Job { options: &options, ..Job::new(&source) };
     let mut letters = Letters::default();
     let result = pipeline::ingest(plugin, &job, input, sink, &mut letters);
     Run { result, documents: Vec::new(), letters: letters.0 }

@@ -59,13 +59,7 @@ fn every_format_is_indexed_once_with_its_mappings() {
             let path = workspace().join("parsers").join(sample);
             let source =
                 SourceRef::Object(ObjectRef { bucket: "logs".into(), key: sample.into(), ..ObjectRef::default() });
-            let job = Job {
-                source: &source,
-                options: &[],
-                index_prefix: Some(prefix),
-                stop: Default::default(),
-                resume: Default::default(),
-            };
+            let job = Job { index_prefix: Some(prefix), ..Job::new(&source) };
             let input = std::fs::read(&path).unwrap();
             let counts = pipeline::ingest(plugin, &job, &input[..], &mut sink, &mut letters).unwrap();
             rejected += counts.rejected;
@@ -143,13 +137,7 @@ fn a_document_opensearch_refuses_is_dead_lettered_with_its_reason() {
     let mut sink = BulkSink::new(cluster);
     let source =
         SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "conflict.log".into(), ..ObjectRef::default() });
-    let job = Job {
-        source: &source,
-        options: &[],
-        index_prefix: Some("kelk-conflict"),
-        stop: Default::default(),
-        resume: Default::default(),
-    };
+    let job = Job { index_prefix: Some("kelk-conflict"), ..Job::new(&source) };
     let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
     let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
     assert_eq!(counts.documents, 2);
@@ -178,13 +166,7 @@ fn a_write_blocked_index_is_retried_then_fails_the_object_never_dead_letters() {
     let mut sink = BulkSink::new(cluster);
     let source =
         SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "blocked.log".into(), ..ObjectRef::default() });
-    let job = Job {
-        source: &source,
-        options: &[],
-        index_prefix: Some("kelk-blocked"),
-        stop: Default::default(),
-        resume: Default::default(),
-    };
+    let job = Job { index_prefix: Some("kelk-blocked"), ..Job::new(&source) };
     let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
     let failed = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).expect_err("nothing was indexed");
     let message = failed.error.to_string();
@@ -231,13 +213,7 @@ fn bodies_a_cluster_finds_too_large_are_split_and_a_document_too_large_alone_is_
     let mut letters: Vec<KeptLetter> = Vec::new();
     let mut sink = BulkSink::new(cluster);
     let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "big.log".into(), ..ObjectRef::default() });
-    let job = Job {
-        source: &source,
-        options: &options,
-        index_prefix: Some("kelk-small"),
-        stop: Default::default(),
-        resume: Default::default(),
-    };
+    let job = Job { options: &options, index_prefix: Some("kelk-small"), ..Job::new(&source) };
     let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
     assert_eq!(counts.documents, 12_001);
     let stats = sink.take_stats();
@@ -249,13 +225,7 @@ fn bodies_a_cluster_finds_too_large_are_split_and_a_document_too_large_alone_is_
 
     // The next object's bodies fit from the start.
     let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "next.log".into(), ..ObjectRef::default() });
-    let job = Job {
-        source: &source,
-        options: &[],
-        index_prefix: Some("kelk-small"),
-        stop: Default::default(),
-        resume: Default::default(),
-    };
+    let job = Job { index_prefix: Some("kelk-small"), ..Job::new(&source) };
     let lines =
         input.split(|&b| b == b'\n').take(6_000).flat_map(|l| [l, b"\n"]).flatten().copied().collect::<Vec<u8>>();
     pipeline::ingest(&apache, &job, &lines[..], &mut sink, &mut letters).unwrap();

@@ -67,8 +67,7 @@ fn attempt(from: Checkpoint, stop: Stop) -> (Result<pipeline::Counts, pipeline::
     let sandbox = sandbox();
     let apache = load(&sandbox, "kelk-parser-apache");
     let source = SourceRef::Object(object("access.log"));
-    let job =
-        Job { source: &source, options: &[], index_prefix: None, stop, resume: Resume { from, every: Some(2_000) } };
+    let job = Job { stop, resume: Resume { from, every: Some(2_000) }, ..Job::new(&source) };
     let (mut documents, mut ledger) = (Vec::new(), Ledger::default());
     let result = pipeline::ingest(&apache, &job, &input()[..], &mut documents, &mut ledger);
     (result, documents, ledger)

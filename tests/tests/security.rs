@@ -104,13 +104,7 @@ fn ingest(
     let mut sink = BulkSink::new(cluster);
     let mut letters = Vec::new();
     let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: key.into(), ..ObjectRef::default() });
-    let job = Job {
-        source: &source,
-        options: &[],
-        index_prefix: Some(prefix),
-        stop: Default::default(),
-        resume: Default::default(),
-    };
+    let job = Job { index_prefix: Some(prefix), ..Job::new(&source) };
     let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
     let result = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters);
     (result, sink, letters)

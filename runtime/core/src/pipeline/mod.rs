@@ -92,6 +92,14 @@ pub struct Job<'a> {
     pub resume: Resume,
 }
 
+impl<'a> Job<'a> {
+    /// A parse of `source` with no options, into the plugin's own index prefix, unbounded, from
+    /// its start and without checkpoints; set the fields that differ.
+    pub fn new(source: &'a SourceRef) -> Self {
+        Job { source, options: &[], index_prefix: None, stop: Stop::default(), resume: Resume::default() }
+    }
+}
+
 /// Where an attempt at an input starts emitting, and how often it records how far it got.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Resume {

@@ -103,8 +103,7 @@ fn failed(record: &KinesisFirehoseEventRecord, reason: &str) -> (&'static str, V
 fn outcome(plugin: &Plugin, stream: &str, record: &KinesisFirehoseEventRecord) -> Result<Vec<u8>, Option<String>> {
     let source =
         SourceRef::Record(RecordRef { stream: stream.to_owned(), id: record.record_id.clone().unwrap_or_default() });
-    let job =
-        Job { source: &source, options: &[], index_prefix: None, stop: Default::default(), resume: Default::default() };
+    let job = Job::new(&source);
     let mut made = Memory::default();
     let counts = pipeline::ingest(plugin, &job, &record.data.0[..], &mut made.documents, &mut made.dead_letters)
         .map_err(|f| Some(f.error.to_string()))?;
