@@ -94,11 +94,12 @@ impl Function {
     }
 
     /// Where an earlier attempt at `source` through `plugin` got to. Only an object of at least
-    /// `every` bytes is looked up: a smaller one holds fewer records than a checkpoint unless it
-    /// compresses its lines below a byte each, and a checkpoint missed only costs redoing it.
-    /// Progress that cannot be read is logged, and the object read from its start.
-    fn resume_point(&self, source: &SourceRef, plugin: &Plugin, size: Option<u64>, every: u64) -> Checkpoint {
-        if size.is_some_and(|size| size < every) {
+    /// as many bytes as a checkpoint has records is looked up: a smaller one holds fewer records
+    /// than a checkpoint unless it compresses its lines below a byte each, and a checkpoint
+    /// missed only costs redoing it. Progress that cannot be read is logged, and the object
+    /// read from its start.
+    fn resume_point(&self, source: &SourceRef, plugin: &Plugin, size: Option<u64>) -> Checkpoint {
+        if size.is_some_and(|size| size < self.config.checkpoint_records) {
             return Checkpoint::default();
         }
         match self.dead_letters.progress(source, &plugin.sha256) {
@@ -188,11 +189,10 @@ impl<'f> Invocation<'f> {
                 }
                 opened => opened.map_err(|error| IngestError::Open { input: source.clone(), error })?,
             };
-            let every = function.config.checkpoint_records;
-            let from = function.resume_point(&source, routed.plugin, input.size(), every);
+            let from = function.resume_point(&source, routed.plugin, input.size());
             resumed = from.bytes > 0;
             let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(deadline) };
-            let resume = Resume { from, every: Some(every) };
+            let resume = Resume { from, every: Some(function.config.checkpoint_records) };
             let job = Job { source: &source, options: routed.options, index_prefix: routed.index_prefix, stop, resume };
             pipeline::ingest(routed.plugin, &job, input, &mut function.sink, &mut function.dead_letters)
         });
