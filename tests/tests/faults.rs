@@ -653,7 +653,7 @@ fn letters(stage: &Stage, object: &Object) -> u64 {
 }
 
 /// An object that cannot be indexed in one invocation (OpenSearch reached at 150 KB/s,
-/// 7 s of work in each): each attempt takes a checkpoint every 1,000 records, and the next
+/// 7 s of work in each): each attempt takes a checkpoint every 500 records, and the next
 /// resumes at the last one instead of sending everything again, so the object is done on the
 /// third delivery. Without checkpoints, every attempt would send the object whole, and none
 /// could finish.
@@ -665,7 +665,7 @@ fn an_object_too_long_for_one_invocation_resumes_at_its_checkpoints() {
     let settings = [
         ("AWS_LAMBDA_FUNCTION_TIMEOUT", "10"),
         ("KELK_DEADLINE_MARGIN_MS", "3000"),
-        ("KELK_CHECKPOINT_RECORDS", "1000"),
+        ("KELK_CHECKPOINT_RECORDS", "500"),
     ];
     let host = stage.warm_host(&settings);
     stage.opensearch.add("slow", "bandwidth", Stream::Upstream, json!({ "rate": 150 }));
@@ -689,7 +689,7 @@ fn an_object_too_long_for_one_invocation_resumes_at_its_checkpoints() {
     stage.opensearch.remove("slow");
     answers.push(format!("documents after each delivery: {indexed:?}"));
     stage.report(
-        "bandwidth 150 KB/s on requests to OpenSearch, Lambda timeout 10 s (7 s of work), a checkpoint every 1,000 records",
+        "bandwidth 150 KB/s on requests to OpenSearch, Lambda timeout 10 s (7 s of work), a checkpoint every 500 records",
         stage.settle(&host, &batch),
         &answers,
     );
