@@ -3,6 +3,7 @@
 
 pub mod emulator;
 pub mod generate;
+pub mod stage;
 pub mod toxiproxy;
 
 use kelk_runtime::aws::Aws;
