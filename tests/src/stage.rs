@@ -50,7 +50,14 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// A stage on the test OpenSearch (`KELK_TEST_OPENSEARCH`).
     pub fn new(name: &'static str) -> Self {
+        Stage::on(name, &env("KELK_TEST_OPENSEARCH"))
+    }
+
+    /// A stage on the OpenSearch at `opensearch`: a node of the scenario's own, for faults
+    /// inside the server (a node killed, a saturated write pool).
+    pub fn on(name: &'static str, opensearch: &str) -> Self {
         let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
         let bucket = format!("faults-{name}-{run}");
         let url = format!("{}/{bucket}", env("KELK_TEST_S3"));
@@ -72,10 +79,10 @@ impl Stage {
             "plugins": { "apache": { "key": "plugins/apache.wasm", "sha256": sha256 } },
             "routes": [{ "bucket": bucket, "key_glob": "logs/*", "plugin": "apache", "index_prefix": prefix }] });
         put("routing.json", routing.to_string().into_bytes());
-        let cluster = Cluster::connect(&env("KELK_TEST_OPENSEARCH"), Auth::None, &crate::aws()).unwrap();
+        let cluster = Cluster::connect(opensearch, Auth::None, &crate::aws()).unwrap();
         cluster.request(Method::Delete, &format!("/{prefix}-*"), None).unwrap();
         let toxiproxy = Toxiproxy::from_env();
-        let opensearch = toxiproxy.proxy(&format!("faults-{name}-opensearch"), &env("KELK_TEST_OPENSEARCH"));
+        let opensearch = toxiproxy.proxy(&format!("faults-{name}-opensearch"), opensearch);
         let storage = toxiproxy.proxy(&format!("faults-{name}-s3"), &env("KELK_TEST_S3"));
         Stage { name, bucket, prefix, s3, cluster, opensearch, storage, hosts: Default::default() }
     }
