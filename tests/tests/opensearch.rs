@@ -2,7 +2,8 @@
 //! are put idempotently and map the fields as documented, every document of every format is
 //! indexed exactly once however often its object is processed, and a document OpenSearch
 //! refuses for good is dead-lettered with OpenSearch's reason, while one it refuses for a passing
-//! reason (a write block) is retried and fails the object, never dead-lettered.
+//! reason (a write block) is retried and fails the object, never dead-lettered; fields it
+//! ignores (`ignore_malformed`) are counted.
 
 use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
 use kelk_runtime::pipeline::{self, Job};
@@ -150,6 +151,46 @@ fn a_document_opensearch_refuses_is_dead_lettered_with_its_reason() {
             .all(|l| l.reason.contains("kelk-conflict-2000.10.10") && l.reason.contains("mapper_parsing_exception")),
         "{letters:?}"
     );
+}
+
+/// Under `index.mapping.ignore_malformed` (KELK's template sets it), OpenSearch indexes a
+/// document without the values its mapping cannot take, and its bulk answer says nothing of
+/// it: the sink reads each document's `_ignored` fields and counts them, on the attempt that
+/// creates the documents and on a retry that finds them there.
+#[test]
+fn fields_opensearch_ignores_under_ignore_malformed_are_counted() {
+    let cluster = cluster();
+    fresh(&cluster, "kelk-ignored-*");
+    // A daily index made under an older mapping: user.name a number, the status an address.
+    let mapping = br#"{"settings":{"index.mapping.ignore_malformed":true},"mappings":{"properties":{
+        "user":{"properties":{"name":{"type":"long"}}},
+        "http":{"properties":{"response":{"properties":{"status_code":{"type":"ip"}}}}}}}}"#;
+    cluster.request(Method::Put, "/kelk-ignored-2000.10.10", Some(mapping)).unwrap();
+    let sandbox = sandbox();
+    let apache = load(&sandbox, "kelk-parser-apache");
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut sink = BulkSink::new(cluster);
+    let source =
+        SourceRef::Object(ObjectRef { bucket: "logs".into(), key: "ignored.log".into(), ..ObjectRef::default() });
+    let job = Job { index_prefix: Some("kelk-ignored"), ..Job::new(&source) };
+    let input = std::fs::read(workspace().join("parsers/apache/samples/apache-httpd-docs-logs-examples.log")).unwrap();
+    let counts = pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
+    assert_eq!(counts.documents, 2);
+    assert!(letters.is_empty(), "indexed, not refused: {letters:?}");
+    let stats = sink.take_stats();
+    assert_eq!((stats.indexed, stats.ignored_fields), (2, 4), "user.name and the status of each: {stats:?}");
+
+    // The retry finds them there, and reports what they lack again.
+    pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
+    let stats = sink.take_stats();
+    assert_eq!((stats.already_indexed, stats.ignored_fields), (2, 4), "{stats:?}");
+
+    // A document whose every field fits has none.
+    let cluster = self::cluster();
+    cluster.request(Method::Delete, "/kelk-ignored-*", None).unwrap();
+    pipeline::ingest(&apache, &job, &input[..], &mut sink, &mut letters).unwrap();
+    let stats = sink.take_stats();
+    assert_eq!((stats.indexed, stats.ignored_fields), (2, 0), "{stats:?}");
 }
 
 #[test]

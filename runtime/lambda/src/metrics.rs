@@ -28,7 +28,7 @@ pub struct Tally {
 /// The EMF line for an invocation's work.
 pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms: i64) -> String {
     let Tally { counts, bulk, .. } = tally;
-    let values: [(&str, &str, u64); 17] = [
+    let values: [(&str, &str, u64); 18] = [
         ("Objects", "Count", counts.objects),
         ("FailedObjects", "Count", counts.failed_objects),
         ("Records", "Count", counts.records()),
@@ -40,6 +40,7 @@ pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms:
         ("DeadLettered", "Count", counts.rejected + bulk.refused),
         ("BulkRetries", "Count", bulk.retries),
         ("BulkSplits", "Count", bulk.splits),
+        ("IgnoredFields", "Count", bulk.ignored_fields),
         ("PluginErrors", "Count", tally.plugin_errors),
         ("RoutingConfigRefused", "Count", tally.config_refused),
         ("SupersededObjects", "Count", tally.superseded),
@@ -73,7 +74,7 @@ mod tests {
     #[test]
     fn an_emf_line_declares_every_value_it_carries() {
         let counts = Counts { objects: 2, failed_objects: 1, bytes: 1000, documents: 7, rejected: 2, skipped: 1 };
-        let bulk = BulkStats { indexed: 5, already_indexed: 1, refused: 1, retries: 3, splits: 0 };
+        let bulk = BulkStats { indexed: 5, already_indexed: 1, refused: 1, retries: 3, splits: 0, ignored_fields: 2 };
         let tally = Tally { counts, bulk, plugin_errors: 1, config_refused: 0, superseded: 1, resumed: 1 };
         let line: Value =
             serde_json::from_str(&emf_line("kelk-host", &tally, Duration::from_millis(1500), 1_700_000_000_000))

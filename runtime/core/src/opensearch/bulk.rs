@@ -53,11 +53,17 @@ impl Pending {
     }
 }
 
+/// Where a document is held: its index and `_id`.
+pub(crate) type Held = (String, String);
+
 /// A request back from OpenSearch: each document's outcome in order, or why the request failed.
 pub(crate) struct Sent {
     pub items: Vec<Pending>,
     pub outcomes: Result<Vec<Outcome>, SinkError>,
     pub retries: u64,
+    /// The documents OpenSearch holds now (created, or there already), for
+    /// [`super::ignored`] to look at.
+    pub held: Vec<Held>,
     /// The smallest body the cluster found too large, if one was, and how many it split.
     pub too_large: Option<usize>,
     pub splits: u64,
@@ -87,6 +93,8 @@ struct ItemResult {
     status: u16,
     #[serde(rename = "_index")]
     index: Option<String>,
+    #[serde(rename = "_id")]
+    id: Option<String>,
     error: Option<ErrorCause>,
 }
 
@@ -108,12 +116,11 @@ enum Answer {
 }
 
 impl ItemResult {
-    fn answer(self) -> Answer {
+    fn answer(&self) -> Answer {
         let status = self.status;
-        let (kind, reason) = self.error.map_or_else(
-            || ("error".to_owned(), "no reason given".to_owned()),
-            |e| (e.kind, e.reason.unwrap_or_else(|| "no reason given".into())),
-        );
+        let (kind, reason) = self.error.as_ref().map_or(("error", "no reason given"), |e| {
+            (e.kind.as_str(), e.reason.as_deref().unwrap_or("no reason given"))
+        });
         let said = || {
             let index = self.index.as_deref().unwrap_or("?");
             format!("OpenSearch refused the document ({status}) for index {index}: {kind}: {reason}")
@@ -136,11 +143,18 @@ impl ItemResult {
 /// 5xx, and the items OpenSearch answered 429 (or 5xx) for; a body found too large is sent
 /// again as two halves, which takes no attempt. Nothing is sent or retried past `answer_by`.
 pub(crate) async fn send(client: Client, items: Vec<Pending>, answer_by: Option<Instant>) -> Sent {
+    let mut sent = Sent { items, outcomes: Ok(Vec::new()), retries: 0, held: Vec::new(), too_large: None, splits: 0 };
+    sent.outcomes = settle(&client, &mut sent, answer_by).await;
+    sent
+}
+
+/// Each item's outcome, or why the request failed: [`send`]'s loop, keeping its account in `sent`.
+async fn settle(client: &Client, sent: &mut Sent, answer_by: Option<Instant>) -> Result<Vec<Outcome>, SinkError> {
+    let items = &sent.items;
     let mut outcomes: Vec<Option<Outcome>> = (0..items.len()).map(|_| None).collect();
     // The requests of an attempt, as the indices of their items.
     let mut requests: Vec<Vec<usize>> = vec![(0..items.len()).collect()];
     let mut last_refusal = String::new();
-    let (mut retries, mut splits, mut too_large) = (0, 0, None::<usize>);
     for attempt in 0..ATTEMPTS {
         if requests.is_empty() {
             break;
@@ -150,27 +164,27 @@ pub(crate) async fn send(client: Client, items: Vec<Pending>, answer_by: Option<
             if answer_by.is_some_and(|by| Instant::now() + wait >= by) {
                 break;
             }
-            retries += 1;
+            sent.retries += 1;
             tokio::time::sleep(wait).await;
         }
         let mut again = Vec::new();
         while let Some(todo) = requests.pop() {
-            let answers = match request(&client, todo.iter().map(|&i| &items[i]), answer_by).await {
+            let answers = match request(client, todo.iter().map(|&i| &items[i]), answer_by).await {
                 Ok(answers) if answers.len() == todo.len() => answers,
                 Ok(answers) => {
                     let error = format!("the bulk response answers {} of {} items", answers.len(), todo.len());
-                    return Sent { items, outcomes: Err(SinkError::Fatal(error)), retries, too_large, splits };
+                    return Err(SinkError::Fatal(error));
                 }
                 Err(Failure::TooLarge(reason)) => {
                     let bytes = todo.iter().map(|&i| items[i].bytes()).sum();
-                    too_large = Some(too_large.map_or(bytes, |b: usize| b.min(bytes)));
+                    sent.too_large = Some(sent.too_large.map_or(bytes, |b: usize| b.min(bytes)));
                     match todo.len() {
                         1 => {
                             outcomes[todo[0]] =
                                 Some(Outcome::Refused(format!("the document alone is too large: {reason}")))
                         }
                         n => {
-                            splits += 1;
+                            sent.splits += 1;
                             let (left, right) = todo.split_at(n / 2);
                             requests.extend([right.to_vec(), left.to_vec()]);
                         }
@@ -182,20 +196,19 @@ pub(crate) async fn send(client: Client, items: Vec<Pending>, answer_by: Option<
                     again.push(todo);
                     continue;
                 }
-                Err(Failure::Sink(error)) => return Sent { items, outcomes: Err(error), retries, too_large, splits },
+                Err(Failure::Sink(error)) => return Err(error),
             };
             let mut retry = Vec::new();
-            for (i, answer) in todo.into_iter().zip(answers) {
+            for (i, (answer, held)) in todo.into_iter().zip(answers) {
                 match answer {
                     Answer::Retry(reason) => {
                         retry.push(i);
                         last_refusal = reason;
                     }
                     Answer::Settled(outcome) => outcomes[i] = Some(outcome),
-                    Answer::Unauthorized(reason) => {
-                        return Sent { items, outcomes: Err(SinkError::Refused(reason)), retries, too_large, splits };
-                    }
+                    Answer::Unauthorized(reason) => return Err(SinkError::Refused(reason)),
                 }
+                sent.held.extend(held);
             }
             if !retry.is_empty() {
                 again.push(retry);
@@ -203,8 +216,18 @@ pub(crate) async fn send(client: Client, items: Vec<Pending>, answer_by: Option<
         }
         requests = again;
     }
-    let outcomes = outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::GaveUp(last_refusal.clone()))).collect();
-    Sent { items, outcomes: Ok(outcomes), retries, too_large, splits }
+    Ok(outcomes.into_iter().map(|o| o.unwrap_or_else(|| Outcome::GaveUp(last_refusal.clone()))).collect())
+}
+
+/// The time a request with a body of `bytes` may take: its time on the slowest link given
+/// and the time to answer, but never past `answer_by`.
+pub(crate) fn time_for(bytes: usize, answer_by: Option<Instant>) -> Result<Duration, SinkError> {
+    let timeout = ANSWER_TIME + Duration::from_secs(bytes as u64 / SLOWEST_BYTES_PER_SECOND);
+    match answer_by.map(|by| by.saturating_duration_since(Instant::now())) {
+        Some(left) if left.is_zero() => Err(SinkError::Retryable("no time was left to send a request".into())),
+        Some(left) => Ok(timeout.min(left)),
+        None => Ok(timeout),
+    }
 }
 
 /// Exponential backoff with jitter: between half and all of 100 ms · 2^attempt, at most 10 s.
@@ -213,23 +236,18 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(rand::rng().random_range(cap / 2..=cap))
 }
 
-/// Sends one `_bulk` request; the answer for each item, in order.
+/// Sends one `_bulk` request; the answer for each item, in order, and where OpenSearch holds
+/// it, if it does.
 async fn request(
     client: &Client,
     items: impl Iterator<Item = &Pending>,
     answer_by: Option<Instant>,
-) -> Result<Vec<Answer>, Failure> {
+) -> Result<Vec<(Answer, Option<Held>)>, Failure> {
     let failed =
         |e: opensearch::Error| Failure::Sink(SinkError::Retryable(format!("OpenSearch bulk request failed: {e}")));
     let body: Vec<Bytes> = items.flat_map(|p| [p.action.clone(), p.source.clone()]).collect();
     let bytes: usize = body.iter().map(Bytes::len).sum::<usize>() + body.len();
-    let mut timeout = ANSWER_TIME + Duration::from_secs(bytes as u64 / SLOWEST_BYTES_PER_SECOND);
-    if let Some(left) = answer_by.map(|by| by.saturating_duration_since(Instant::now())) {
-        if left.is_zero() {
-            return Err(Failure::Sink(SinkError::Retryable("no time was left to send a bulk request".into())));
-        }
-        timeout = timeout.min(left);
-    }
+    let timeout = time_for(bytes, answer_by).map_err(Failure::Sink)?;
     let response = client.bulk(BulkParts::None).body(body).request_timeout(timeout).send().await.map_err(failed)?;
     let status = response.status_code();
     let text = response.text().await.map_err(failed)?;
@@ -246,5 +264,15 @@ async fn request(
     let response: BulkResponse = serde_json::from_str(&text).map_err(|e| {
         Failure::Sink(SinkError::Fatal(format!("OpenSearch bulk request failed: unreadable bulk response: {e}")))
     })?;
-    Ok(response.items.into_iter().map(|item| item.create.answer()).collect())
+    Ok(response
+        .items
+        .into_iter()
+        .map(|item| {
+            let answer = item.create.answer();
+            let held = matches!(answer, Answer::Settled(Outcome::Indexed | Outcome::AlreadyThere))
+                .then_some(item.create.index.zip(item.create.id))
+                .flatten();
+            (answer, held)
+        })
+        .collect())
 }

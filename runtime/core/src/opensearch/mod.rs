@@ -4,6 +4,7 @@
 //! ([`dashboards`]).
 
 pub(crate) mod bulk;
+mod ignored;
 mod cluster;
 pub mod dashboards;
 pub mod mappings;

@@ -13,8 +13,9 @@ use std::io;
 /// control.
 pub const WRITER_ROLE: &str = "kelk_writer";
 
-/// The permissions of [`WRITER_ROLE`]: index into `logs-*`, put KELK's templates and retention
-/// policy, and read what setup checks.
+/// The permissions of [`WRITER_ROLE`]: index into `logs-*` (and refresh and search what it
+/// indexed, for the fields OpenSearch ignored), put KELK's templates and retention policy, and
+/// read what setup checks.
 pub fn writer_role() -> Value {
     json!({
         "description": "KELK: the host and Firehose index logs and put KELK's templates",
@@ -28,7 +29,7 @@ pub fn writer_role() -> Value {
         ],
         "index_permissions": [{
             "index_patterns": ["logs-*"],
-            "allowed_actions": ["crud", "create_index", "indices:admin/mapping/put", "indices:monitor/*"],
+            "allowed_actions": ["crud", "create_index", "indices:admin/mapping/put", "indices:admin/refresh*", "indices:monitor/*"],
         }],
     })
 }

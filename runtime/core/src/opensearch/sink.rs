@@ -4,10 +4,13 @@
 //! parsing goes on ([`super::bulk`] sends and retries them). A document OpenSearch refuses for
 //! good is dead-lettered with OpenSearch's reason. `flush` returns only when every document
 //! given is indexed, already there, or dead-lettered, so an input counts as done (or a
-//! checkpoint of it taken) only then.
+//! checkpoint of it taken) only then. A document indexed without fields its mappings could
+//! not take (`ignore_malformed`, [`super::ignored`]) is counted, and the fields named in a
+//! warning.
 
 use super::bulk::{self, Outcome, Pending, Sent};
 use super::cluster::Cluster;
+use super::ignored::{self, CHECK_EVERY, Unchecked};
 use crate::sink::{DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
 use crate::source::SourceRef;
 use bytes::Bytes;
@@ -35,7 +38,11 @@ pub struct BulkStats {
     pub retries: u64,
     /// Bodies the cluster found too large (413), sent again in halves.
     pub splits: u64,
+    /// Fields OpenSearch left out of the documents it indexed, as their mappings could not
+    /// take the values (`ignore_malformed`): one per field of each document.
+    pub ignored_fields: u64,
 }
+
 
 /// The input begun last, owned: its documents' dead letters name it.
 struct Current {
@@ -57,6 +64,8 @@ pub struct BulkSink {
     /// When every request must have been answered, if ever.
     answer_by: Option<Instant>,
     stats: BulkStats,
+    /// Documents settled, not yet looked at for fields OpenSearch ignored.
+    unchecked: Unchecked,
 }
 
 impl BulkSink {
@@ -71,6 +80,7 @@ impl BulkSink {
             in_flight: VecDeque::new(),
             answer_by: None,
             stats: BulkStats::default(),
+            unchecked: Unchecked::default(),
         }
     }
 
@@ -123,6 +133,7 @@ impl BulkSink {
                 "OpenSearch found a bulk body too large: sending smaller ones"
             );
         }
+        self.unchecked.extend(sent.held);
         // Every item is accounted for, then the first that could not be delivered fails the input.
         let mut undelivered = None;
         for (item, outcome) in sent.items.iter().zip(sent.outcomes?) {
@@ -150,11 +161,34 @@ impl BulkSink {
             }
         }
         match undelivered {
+            None if self.unchecked.len() >= CHECK_EVERY => self.check_ignored(),
             None => Ok(()),
             Some(reason) => Err(SinkError::Retryable(format!(
                 "OpenSearch kept refusing documents for a passing reason, after every attempt: {reason}"
             ))),
         }
+    }
+
+    /// Counts the fields OpenSearch ignored of the documents settled since the last look, and
+    /// names them in a warning.
+    fn check_ignored(&mut self) -> Result<(), SinkError> {
+        let unchecked = std::mem::take(&mut self.unchecked);
+        if unchecked.is_empty() {
+            return Ok(());
+        }
+        let found = self.cluster.block_on(ignored::check(self.cluster.client(), unchecked, self.answer_by))?;
+        self.stats.ignored_fields += found.fields.values().sum::<u64>();
+        if let Some(example) = found.example {
+            let source = self.current.as_ref().map(|c| c.source.to_string()).unwrap_or_default();
+            tracing::warn!(
+                %source,
+                documents = found.documents,
+                fields = ?found.fields,
+                %example,
+                "OpenSearch indexed documents without fields their mappings could not take (ignore_malformed)"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -191,6 +225,13 @@ impl Sink for BulkSink {
         }
         self.body.clear();
         self.body_bytes = 0;
-        result
+        match result {
+            Ok(()) => self.check_ignored(),
+            // The retry of a failed input settles its documents again, and looks at them then.
+            Err(error) => {
+                self.unchecked = Unchecked::default();
+                Err(error)
+            }
+        }
     }
 }

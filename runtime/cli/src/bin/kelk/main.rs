@@ -279,11 +279,12 @@ fn ingest(args: &Ingest, aws: &Aws) -> anyhow::Result<u8> {
         let report = run(&mut sink, &mut DeadLetterFile::new(&args.out))?;
         let s = sink.stats();
         let written = format!(
-            "OpenSearch: {} indexed, {} already there, {} refused and dead-lettered, {} retries; dead letters in {}/dead-letters.ndjson",
+            "OpenSearch: {} indexed, {} already there, {} refused and dead-lettered, {} retries, {} fields left out (ignore_malformed: see the warnings); dead letters in {}/dead-letters.ndjson",
             s.indexed,
             s.already_indexed,
             s.refused,
             s.retries,
+            s.ignored_fields,
             args.out.display()
         );
         (report, Some(written))
