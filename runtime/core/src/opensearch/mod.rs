@@ -4,9 +4,9 @@
 //! ([`dashboards`]).
 
 pub(crate) mod bulk;
-mod ignored;
 mod cluster;
 pub mod dashboards;
+mod ignored;
 pub mod mappings;
 pub mod setup;
 mod sink;

@@ -43,7 +43,6 @@ pub struct BulkStats {
     pub ignored_fields: u64,
 }
 
-
 /// The input begun last, owned: its documents' dead letters name it.
 struct Current {
     source: SourceRef,
