@@ -123,6 +123,17 @@ impl Stage {
         Object { id: id.into(), key: key.into(), etag, version_id, lines, documents, rejected, skipped }
     }
 
+    /// Adds a route to the routing config (for the hosts started next): `bucket`'s `logs/*`
+    /// through the stage's plugin into its index prefix, as the stage's own bucket's.
+    pub fn route_bucket(&self, bucket: &str) {
+        let uri = S3Uri { bucket: self.bucket.clone(), key: "routing.json".into() };
+        let mut routing: Value = serde_json::from_slice(&self.s3.get(&uri).unwrap().bytes).unwrap();
+        let mut route = routing["routes"][0].clone();
+        route["bucket"] = json!(bucket);
+        routing["routes"].as_array_mut().unwrap().push(route);
+        self.s3.put(&uri, routing.to_string().into_bytes(), "application/octet-stream", Precondition::None).unwrap();
+    }
+
     /// The host, reaching OpenSearch and S3 through the proxies.
     pub fn host(&self, settings: &[(&str, &str)]) -> Emulator {
         let routing = format!("s3://{}/routing.json", self.bucket);
@@ -185,6 +196,15 @@ impl Stage {
     /// The end state: what OpenSearch and the dead-letter store hold of `objects`, and the
     /// lines the host skipped (blank), as it last reported each object done.
     pub fn settle(&self, host: &Emulator, objects: &[&Object]) -> Settled {
+        let done: Vec<(&Emulator, &Object)> = objects.iter().map(|&o| (host, o)).collect();
+        self.settle_each(&done)
+    }
+
+    /// As [`Stage::settle`], each object as the host beside it last reported it done: a host's
+    /// log names an object's key and version, not its ETag, so two contents of one key in a
+    /// bucket without versions are told apart by the hosts that did them.
+    pub fn settle_each(&self, done: &[(&Emulator, &Object)]) -> Settled {
+        let objects: Vec<&Object> = done.iter().map(|&(_, o)| o).collect();
         let pattern = format!("{}-*", self.prefix);
         let documents = index_count(&self.cluster, &pattern);
         // A line indexed twice (under two ids) is a path seen twice.
@@ -229,9 +249,9 @@ impl Stage {
             lines: sum(|o| o.lines),
             documents,
             dead_letters: letters.len() as u64,
-            skipped: objects
+            skipped: done
                 .iter()
-                .map(|o| {
+                .map(|&(host, o)| {
                     // Every 100th line is blank: those before the checkpoint were skipped by the
                     // attempt that took it.
                     let (skipped, resumed) = skipped(host, o);

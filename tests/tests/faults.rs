@@ -14,7 +14,7 @@ use kelk_runtime::aws::s3::{Precondition, S3Uri};
 use kelk_tests::APACHE_LINE;
 use kelk_tests::stage::*;
 use kelk_tests::toxiproxy::Stream;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -165,6 +165,39 @@ fn opensearch_down_at_start() {
     assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
     let answers = [said("batch m1, m2", &answer), said("m1, m2 again", &retry)];
     stage.report("OpenSearch refusing connections at cold start, then back", stage.settle(&host, &batch), &answers);
+}
+
+/// The day's index was made under another mapping (`user.name` a number, as an older template
+/// or another writer of the prefix left it) with `ignore_malformed`, which KELK's template sets:
+/// OpenSearch indexes each document without the name, and its bulk answer says nothing of it.
+/// The host counts what was left out (`IgnoredFields`) and names the field in a warning; every
+/// line is still a document or a dead letter.
+#[test]
+fn fields_a_mapping_cannot_take_are_counted_not_silent() {
+    let stage = Stage::new("mapping-conflict");
+    let objects = [stage.object("m1", 1500)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    let mapping = json!({ "settings": { "index.mapping.ignore_malformed": true },
+        "mappings": { "properties": { "user": { "properties": { "name": { "type": "long" } } } } } });
+    let day = format!("/{}-2000.10.10", stage.prefix);
+    stage.cluster.request(opensearch::http::Method::Put, &day, Some(mapping.to_string().as_bytes())).unwrap();
+    let answer = invoke(&host, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    // Every document is one of "frank"'s: each is indexed without its user.name.
+    let metrics = answer.metrics.as_ref().unwrap();
+    assert_eq!(metrics["IgnoredFields"].as_u64(), Some(objects[0].documents), "{answer:?}");
+    let log = host.log();
+    let warned = log.lines().find(|l| l.contains("without fields their mappings could not take"));
+    let warned = warned.unwrap_or_else(|| panic!("no warning of the fields left out:\n{log}"));
+    assert!(warned.contains("user.name") && warned.contains(&objects[0].key), "{warned}");
+    let answers =
+        [format!("{} (IgnoredFields {}, user.name named in a warning)", said("m1", &answer), metrics["IgnoredFields"])];
+    stage.report(
+        "the day's index made beforehand with `user.name` a `long` and `ignore_malformed` (one object of 1500 lines)",
+        stage.settle(&host, &batch),
+        &answers,
+    );
 }
 
 /// The S3 connection is reset while the host streams an object (GetObject cut about a quarter
@@ -404,9 +437,10 @@ fn the_host_killed_mid_object_resumes_at_its_checkpoint() {
 }
 
 /// Messages that can never succeed beside one that does: an object no route takes, an object
-/// deleted before it was read, a bucket no route names. The good one is done; each other is
-/// named in `batchItemFailures`, with its reason logged, so that SQS retries it and, after the
-/// queue's `maxReceiveCount`, keeps it in the dead-letter queue.
+/// deleted before it was read, a bucket no route names, a bucket a route names that does not
+/// exist. The good one is done; each other is named in `batchItemFailures`, with its reason
+/// logged, so that SQS retries it and, after the queue's `maxReceiveCount`, keeps it in the
+/// dead-letter queue.
 #[test]
 fn unroutable_and_missing_objects_fail_their_messages_only() {
     let stage = Stage::new("missing");
@@ -423,7 +457,9 @@ fn unroutable_and_missing_objects_fail_their_messages_only() {
         stray("no-route", &stage.bucket, "other/x.log"),
         stray("deleted", &stage.bucket, "logs/deleted.log"),
         stray("no-bucket", &format!("{}-none", stage.bucket), "logs/x.log"),
+        stray("no-such-bucket", &format!("{}-gone", stage.bucket), "logs/x.log"),
     ]);
+    stage.route_bucket(&format!("{}-gone", stage.bucket));
     let host = stage.warm_host(&[]);
     let answer = invoke(&host, &event);
     let failed: Vec<&str> = answer.answer.as_ref().unwrap()["batchItemFailures"]
@@ -432,7 +468,7 @@ fn unroutable_and_missing_objects_fail_their_messages_only() {
         .iter()
         .map(|f| f["itemIdentifier"].as_str().unwrap())
         .collect();
-    assert_eq!(failed, ["no-route", "deleted", "no-bucket"], "{answer:?}\n{}", host.log());
+    assert_eq!(failed, ["no-route", "deleted", "no-bucket", "no-such-bucket"], "{answer:?}\n{}", host.log());
     let log = host.log();
     for reason in [
         "other/x.log: no route of the routing config matches it",
@@ -441,9 +477,12 @@ fn unroutable_and_missing_objects_fail_their_messages_only() {
     ] {
         assert!(log.contains(reason), "{reason}:\n{log}");
     }
-    let answers = [said("m1, no-route, deleted, no-bucket", &answer)];
+    let gone = log.lines().find(|l| l.contains("\"input failed\"") && l.contains("-gone/logs/x.log"));
+    let gone = gone.unwrap_or_else(|| panic!("no failure logged for the missing bucket:\n{log}"));
+    assert!(gone.contains("-gone/logs/x.log: cannot open it: ") && gone.contains("NoSuchBucket"), "{gone}");
+    let answers = [said("m1, no-route, deleted, no-bucket, no-such-bucket", &answer)];
     stage.report(
-        "besides m1, an object no route takes, an object deleted before it was read, an event of a bucket no route names",
+        "besides m1, an object no route takes, an object deleted before it was read, an event of a bucket no route names, an event of a routed bucket that does not exist",
         stage.settle(&host, &[&objects[0]]),
         &answers,
     );
@@ -488,4 +527,294 @@ fn an_overwritten_key_in_a_versioned_bucket_indexes_each_version_once() {
         stage.settle(&host, &[&first, &second]),
         &answers,
     );
+}
+
+/// S3 refuses the host an object, for real: the host signs its requests with the access key of
+/// an IAM user of an S3 server that enforces IAM (`KELK_TEST_S3_IAM`), whose policy lets it read
+/// the routing config, the plugin and `logs/allowed/*`, and read, write and list the dead
+/// letters, but not read `logs/denied/*`. Of a batch of an allowed object and a denied one, the
+/// allowed one is done; the denied one fails alone, "AccessDenied" in its reason, nothing
+/// dead-lettered for it; once the policy grants it, its redelivery is done. (The stage's bucket
+/// is copied onto that server; the letters the host wrote there are copied back to be counted.)
+#[test]
+fn s3_access_denied_fails_that_object_only_until_the_policy_grants_it() {
+    let stage = Stage::new("access-denied");
+    let objects =
+        [stage.object_at("m1", "logs/allowed/m1.log", 1500), stage.object_at("m2", "logs/denied/m2.log", 1500)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let admin = Iam::admin(&format!("{}-admin", stage.bucket));
+    admin.mirror(&stage, &["routing.json", "plugins/apache.wasm", &objects[0].key, &objects[1].key]);
+    let policy = |denied_too: bool| {
+        let arn = |key: &str| format!("arn:aws:s3:::{}/{key}", stage.bucket);
+        let mut read = vec![arn("routing.json"), arn("plugins/*"), arn("logs/allowed/*")];
+        read.extend(denied_too.then(|| arn("logs/denied/*")));
+        json!({ "Version": "2012-10-17", "Statement": [
+            { "Effect": "Allow", "Action": "s3:GetObject", "Resource": read },
+            { "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": arn("dead/*") },
+            { "Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{}", stage.bucket) },
+        ] })
+    };
+    let user = format!("{}-host", stage.bucket);
+    let (key_id, secret) = admin.user(&user, &policy(false));
+    let settings = [
+        ("AWS_ENDPOINT_URL_S3", admin.url.as_str()),
+        ("AWS_ACCESS_KEY_ID", key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", secret.as_str()),
+    ];
+    let host = stage.warm_host(&settings);
+    let answer = invoke(&host, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &answer), ["m2"], "{answer:?}\n{}", host.log());
+    assert!(logged(&host, "input done", &objects[0]), "{}", host.log());
+    let log = host.log();
+    let refused = log.lines().find(|l| l.contains("\"input failed\"") && l.contains(&objects[1].key));
+    let refused = refused.unwrap_or_else(|| panic!("no failure logged for m2:\n{log}"));
+    assert!(refused.contains("cannot open it: ") && refused.contains("AccessDenied"), "{refused}");
+    let letters_of_m2 = format!("dead/{}/{}/", stage.bucket, objects[1].key);
+    assert_eq!(admin.keys(&stage.bucket, &letters_of_m2), Vec::<String>::new(), "nothing dead-lettered for m2");
+    assert_eq!(stage.indexed(&objects[1]), 0);
+    admin.allow(&user, &policy(true));
+    let again = redelivered(&batch, &answer);
+    let retry = invoke(&host, &stage.batch(&again));
+    assert_eq!(failed_ids(&again, &retry), Vec::<String>::new(), "{retry:?}\n{}", host.log());
+    admin.mirror_back(&stage, "dead/");
+    let answers = [
+        format!("{} (m2: \"AccessDenied\", nothing dead-lettered)", said("batch m1, m2", &answer)),
+        said("m2 again, once the policy grants it", &retry),
+    ];
+    stage.report(
+        "S3 enforcing IAM: the host's user may not read m2 (AccessDenied, 403), then the policy grants it",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// S3's answers cut into small slices with delays between them, once the host is warm: each
+/// object's download arrives in thousands of pieces, and each is indexed once.
+#[test]
+fn s3_slicer() {
+    let stage = Stage::new("s3-slicer");
+    let objects = [stage.object("m1", 2000), stage.object("m2", 2000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[]);
+    let slices = json!({ "average_size": 128, "size_variation": 96, "delay": 50 });
+    stage.storage.add("slice-answers", "slicer", Stream::Downstream, slices);
+    let answer = invoke(&host, &stage.batch(&batch));
+    assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    assert_eq!(answer.metrics.as_ref().unwrap()["BulkRetries"], 0, "{answer:?}");
+    let answers = [said("batch m1, m2", &answer)];
+    stage.report("slicer (128 ± 96 B slices, 50 µs apart) on S3's answers", stage.settle(&host, &batch), &answers);
+}
+
+/// S3's answers at 50 KB/s, once the host is warm, for an object of 1000 lines (150 KB, 3 s on
+/// the wire); OpenSearch's answers 6 s late until the host has taken its checkpoint, once 500
+/// records are parsed. The host waits there for its bulk answers, the download's stream open
+/// and unread for longer than the S3 client's stalled-stream grace period (5 s), then reads on.
+/// The pause is the host's own, not a stall: one download, done at the first attempt, no retry.
+#[test]
+fn s3_bandwidth_slow_download_held_across_a_checkpoint() {
+    let stage = Stage::new("s3-bandwidth");
+    let objects = [stage.object("m1", 1000)];
+    let batch: Vec<&Object> = objects.iter().collect();
+    let host = stage.warm_host(&[("KELK_CHECKPOINT_RECORDS", "500")]);
+    stage.storage.add("slow", "bandwidth", Stream::Downstream, json!({ "rate": 50 }));
+    stage.opensearch.add("latency", "latency", Stream::Downstream, json!({ "latency": 6000 }));
+    let letters = format!("dead/{}/{}/{}/", stage.bucket, objects[0].key, objects[0].etag);
+    let progress = S3Uri { bucket: stage.bucket.clone(), key: format!("{letters}progress.json") };
+    let started = Instant::now();
+    let (answer, checkpoint) = during(&host, &stage.batch(&batch), || {
+        wait_until("m1's checkpoint", Duration::from_secs(90), &host, || stage.s3.get(&progress).is_ok());
+        let checkpoint = started.elapsed();
+        stage.opensearch.remove("latency");
+        checkpoint
+    });
+    let took = started.elapsed();
+    assert_eq!(failed_ids(&batch, &answer), Vec::<String>::new(), "{answer:?}\n{}", host.log());
+    let metrics = answer.metrics.as_ref().unwrap();
+    assert_eq!((&metrics["BulkRetries"], &metrics["ResumedObjects"]), (&json!(0), &json!(0)), "{answer:?}");
+    assert!(!host.log().contains("\"input failed\""), "{}", host.log());
+    // The first 128 KiB piece of the object on the wire (2.6 s), then the bulk answers, 6 s late.
+    assert!(checkpoint > Duration::from_secs(8), "the checkpoint waited for its late answers: {checkpoint:?}");
+    let folder = S3Uri { bucket: stage.bucket.clone(), key: letters };
+    let parts = stage.s3.list(&folder).unwrap().into_iter().filter(|l| l.key.ends_with(".ndjson")).count();
+    assert_eq!(parts, 2, "a part of letters at the checkpoint, taken mid-download, and the last");
+    let answers = [format!(
+        "{}, in {:.0} s (the checkpoint recorded {:.0} s in)",
+        said("m1", &answer),
+        took.as_secs_f64(),
+        checkpoint.as_secs_f64()
+    )];
+    stage.report(
+        "bandwidth 50 KB/s on S3's answers; a checkpoint every 500 records, whose bulk answers come 6 s late",
+        stage.settle(&host, &batch),
+        &answers,
+    );
+}
+
+/// A key overwritten in a bucket that keeps no versions: each content is named by its ETag, so
+/// the second content's lines are documents and letters of their own. The first content's
+/// notification, delivered again after the overwrite (to another instance), asks for content
+/// that is gone (`If-Match` its ETag): nothing is read, and nothing of the new content is
+/// indexed under the old identity.
+#[test]
+fn an_overwritten_key_in_an_unversioned_bucket_indexes_each_content_once_and_a_stale_event_nothing() {
+    let stage = Stage::new("overwritten");
+    // Each delivery to an instance of its own: a host's log names the key, not the content, so
+    // the lines each content skipped are read from the log of the instance that did it.
+    let (one, two, three) = (stage.warm_host(&[]), stage.warm_host(&[]), stage.warm_host(&[]));
+    let first = stage.object_at("v1", "logs/app.log", 1500);
+    let done = invoke(&one, &stage.batch(&[&first]));
+    let second = stage.object_at("v2", "logs/app.log", 1000);
+    assert!(first.version_id.is_none() && first.etag != second.etag, "{} {}", first.etag, second.etag);
+    let rewritten = invoke(&two, &stage.batch(&[&second]));
+    let stale = invoke(&three, &stage.batch(&[&first]));
+    for (host, answer) in [(&one, &done), (&two, &rewritten), (&three, &stale)] {
+        assert_eq!(answer.answer, Ok(json!({ "batchItemFailures": [] })), "{answer:?}\n{}", host.log());
+    }
+    let count = |m: &Invoked, field: &str| m.metrics.as_ref().unwrap()[field].as_u64().unwrap();
+    assert_eq!((count(&rewritten, "Indexed"), count(&rewritten, "AlreadyIndexed")), (second.documents, 0));
+    let read_nothing = ["Indexed", "AlreadyIndexed", "SupersededObjects"].map(|f| count(&stale, f));
+    assert_eq!(read_nothing, [0, 0, 1], "{stale:?}\n{}", three.log());
+    assert!(three.log().contains("replaced by other content since its event"), "{}", three.log());
+    assert_eq!((stage.indexed(&first), stage.indexed(&second)), (first.documents, second.documents));
+    assert_eq!((letters(&stage, &first), letters(&stage, &second)), (first.rejected, second.rejected));
+    let answers = [
+        said("content 1", &done),
+        said("content 2, another instance", &rewritten),
+        format!("{} (superseded: nothing read)", said("content 1's notification again, a third instance", &stale)),
+    ];
+    stage.report(
+        "one key written twice in a bucket without versions (1500 lines, then 1000), the first content's notification delivered again last",
+        stage.settle_each(&[(&one, &first), (&two, &second)]),
+        &answers,
+    );
+}
+
+/// The S3 and IAM server that enforces IAM (`KELK_TEST_S3_IAM`; `make test` starts it, as
+/// `KELK_TEST_S3_PORT=9261 KELK_TEST_S3_ENFORCE_IAM=1 tests/servers/s3 start`), as one of its
+/// users: each request signed with the user's access key (curl's SigV4) and authorized against
+/// the user's policies.
+struct Iam {
+    url: String,
+    key: (String, String),
+}
+
+impl Iam {
+    /// An administrator (`s3:*`, `iam:*`) called `name`, made in a window of three requests the
+    /// server takes unsigned (`/moto-api/reset-auth`): the server has no user before it.
+    fn admin(name: &str) -> Iam {
+        let url = env("KELK_TEST_S3_IAM");
+        let window = format!("{url}/moto-api/reset-auth");
+        let opened = Command::new("curl")
+            .args(["-fsS", "-o", "/dev/null", "-H", "Content-Type: text/plain", "--data", "3", &window])
+            .status();
+        assert!(opened.unwrap().success(), "no S3 server enforcing IAM at {url}");
+        let anyone = Iam { url, key: ("unsigned".into(), "unsigned".into()) };
+        let all = json!({ "Version": "2012-10-17",
+            "Statement": [{ "Effect": "Allow", "Action": ["s3:*", "iam:*"], "Resource": "*" }] });
+        let key = anyone.user(name, &all);
+        Iam { url: anyone.url, key }
+    }
+
+    /// A new user `name`, whose policy is `policy`; its access key (id, secret).
+    fn user(&self, name: &str, policy: &Value) -> (String, String) {
+        self.iam(&[("Action", "CreateUser"), ("UserName", name)]);
+        let made = self.iam(&[("Action", "CreateAccessKey"), ("UserName", name)]);
+        let field = |tag: &str| {
+            let value = made.split(&format!("<{tag}>")).nth(1).and_then(|rest| rest.split('<').next());
+            value.unwrap_or_else(|| panic!("no {tag}: {made}")).to_owned()
+        };
+        self.allow(name, policy);
+        (field("AccessKeyId"), field("SecretAccessKey"))
+    }
+
+    /// Makes `policy` the user's (inline) policy, replacing the one before.
+    fn allow(&self, user: &str, policy: &Value) {
+        let document = policy.to_string();
+        let put =
+            [("Action", "PutUserPolicy"), ("UserName", user), ("PolicyName", "kelk"), ("PolicyDocument", &document)];
+        self.iam(&put);
+    }
+
+    /// An IAM request (its `Action` and parameters); the answer.
+    fn iam(&self, parameters: &[(&str, &str)]) -> String {
+        let mut curl = self.curl("iam");
+        curl.args(["--data-urlencode", "Version=2010-05-08"]);
+        for (name, value) in parameters {
+            curl.args(["--data-urlencode", &format!("{name}={value}")]);
+        }
+        let (status, answer) = call(curl.arg(format!("{}/", self.url)), None);
+        let answer = String::from_utf8(answer).unwrap();
+        assert_eq!(status, 200, "IAM {parameters:?}: {answer}");
+        answer
+    }
+
+    /// An S3 request, `method` on `path` (`/bucket/key`) with `body`; the status and answer.
+    fn s3(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> (u16, Vec<u8>) {
+        let mut curl = self.curl("s3");
+        curl.args(["-X", method, "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
+        if body.is_some() {
+            curl.args(["-H", "Content-Type: application/octet-stream", "--data-binary", "@-"]);
+        }
+        call(curl.arg(format!("{}{path}", self.url)), body)
+    }
+
+    fn curl(&self, service: &str) -> Command {
+        let mut curl = Command::new("curl");
+        let (id, secret) = &self.key;
+        curl.args(["-sS", "-w", "\n%{http_code}", "--aws-sigv4", &format!("aws:amz:us-east-1:{service}")]);
+        curl.args(["--user", &format!("{id}:{secret}")]);
+        curl
+    }
+
+    /// Copies `keys` of the stage's bucket to a bucket of the same name here (made first), and
+    /// checks that each copy has the ETag the stage's notifications name.
+    fn mirror(&self, stage: &Stage, keys: &[&str]) {
+        let (made, answer) = self.s3("PUT", &format!("/{}", stage.bucket), None);
+        assert_eq!(made, 200, "{}", String::from_utf8_lossy(&answer));
+        for &key in keys {
+            let uri = S3Uri { bucket: stage.bucket.clone(), key: key.into() };
+            let path = format!("/{}/{key}", stage.bucket);
+            let (put, answer) = self.s3("PUT", &path, Some(stage.s3.get(&uri).unwrap().bytes));
+            assert_eq!(put, 200, "{key}: {}", String::from_utf8_lossy(&answer));
+            let mut head = self.curl("s3");
+            head.args(["-I", "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
+            let (_, headers) = call(head.arg(format!("{}{path}", self.url)), None);
+            let etag = stage.s3.etag(&uri).unwrap().unwrap();
+            let headers = String::from_utf8(headers).unwrap().to_ascii_lowercase();
+            assert!(headers.contains(&format!("etag: {etag}")), "{key}: not {etag}: {headers}");
+        }
+    }
+
+    /// The keys in `bucket` beginning with `prefix`.
+    fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let (status, listed) = self.s3("GET", &format!("/{bucket}"), None);
+        let listed = String::from_utf8(listed).unwrap();
+        assert_eq!(status, 200, "{listed}");
+        assert!(!listed.contains("<IsTruncated>true"), "{listed}");
+        let keys = listed.split("<Key>").skip(1).filter_map(|rest| rest.split("</Key>").next());
+        keys.filter(|key| key.starts_with(prefix)).map(str::to_owned).collect()
+    }
+
+    /// Copies what is under `prefix` in the stage's bucket here back to the stage's bucket.
+    fn mirror_back(&self, stage: &Stage, prefix: &str) {
+        for key in self.keys(&stage.bucket, prefix) {
+            let (status, body) = self.s3("GET", &format!("/{}/{key}", stage.bucket), None);
+            assert_eq!(status, 200, "{key}");
+            let uri = S3Uri { bucket: stage.bucket.clone(), key };
+            stage.s3.put(&uri, body, "application/octet-stream", Precondition::None).unwrap();
+        }
+    }
+}
+
+/// Runs `curl` (given `-w "\n%{http_code}"`) with `stdin`; the status and the answer.
+fn call(curl: &mut Command, stdin: Option<Vec<u8>>) -> (u16, Vec<u8>) {
+    use std::io::Write;
+    let mut child = curl.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(&stdin.unwrap_or_default()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let end = out.stdout.iter().rposition(|&b| b == b'\n').unwrap_or(0);
+    let status = String::from_utf8_lossy(&out.stdout[end..]).trim().parse().unwrap_or(0);
+    (status, out.stdout[..end].to_vec())
 }
