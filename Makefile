@@ -28,16 +28,24 @@ package: toolchain
 # host end to end), a 15-second run of each parser's fuzz target, then the offline Terraform checks (fmt, validate, terraform test with a
 # mocked provider, checkov). Real servers run for the tests and are stopped after them:
 # OpenSearch (tests/servers/opensearch; a second node taking bodies of at most 1 MB, for
-# 413s; a third with the security plugin, tests/servers/opensearch-secure), an S3 server
-# (tests/servers/s3), the Lambda Runtime Interface Emulator (tests/servers/lambda-emulator)
+# 413s; two for tests/tests/faults_cluster.rs, a node it kills with kill -9 and starts again on
+# its data, and one whose write pool has 1 thread and a queue of 1, for real 429s, both started
+# at once; a fifth with the security plugin, tests/servers/opensearch-secure), an S3 server
+# (tests/servers/s3; a second one enforcing IAM), the Lambda Runtime Interface Emulator (tests/servers/lambda-emulator)
 # that each host test starts, and toxiproxy (tests/servers/toxiproxy), through which
 # tests/tests/faults.rs injects network faults.
 SMALL_BODIES := KELK_TEST_OPENSEARCH_PORT=9251 KELK_TEST_OPENSEARCH_SETTINGS=-Ehttp.max_content_length=1mb
+# The JIT's first tier only: these two start in half the time, and need not index fast.
+KILLABLE_SEARCH := KELK_TEST_OPENSEARCH_PORT=9252 KELK_TEST_OPENSEARCH_JAVA_OPTS=-XX:TieredStopAtLevel=1
+BUSY_SEARCH := KELK_TEST_OPENSEARCH_PORT=9253 KELK_TEST_OPENSEARCH_JAVA_OPTS=-XX:TieredStopAtLevel=1 \
+	KELK_TEST_OPENSEARCH_SETTINGS="-Ethread_pool.write.size=1 -Ethread_pool.write.queue_size=1"
 SECURE_SEARCH := KELK_TEST_OPENSEARCH_SECURE=https://127.0.0.1:9270 \
 	KELK_TEST_OPENSEARCH_SECURE_CA=/tmp/kelk-servers/opensearch-secure-state-9270/root-ca.pem \
 	KELK_TEST_OPENSEARCH_SECURE_USER=admin KELK_TEST_OPENSEARCH_SECURE_PASSWORD=Kelk-Secure-Test-9270
+S3_IAM := KELK_TEST_S3_PORT=9261 KELK_TEST_S3_ENFORCE_IAM=1
 TEST_SERVERS := KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 KELK_TEST_OPENSEARCH_SMALL_BODIES=http://127.0.0.1:9251 \
-	$(SECURE_SEARCH) KELK_TEST_S3=http://127.0.0.1:9260 KELK_TEST_TOXIPROXY=http://127.0.0.1:8474 \
+	KELK_TEST_OPENSEARCH_KILLABLE=http://127.0.0.1:9252 KELK_TEST_OPENSEARCH_BUSY=http://127.0.0.1:9253 \
+	$(SECURE_SEARCH) KELK_TEST_S3=http://127.0.0.1:9260 KELK_TEST_S3_IAM=http://127.0.0.1:9261 KELK_TEST_TOXIPROXY=http://127.0.0.1:8474 \
 	AWS_ENDPOINT_URL_S3=http://127.0.0.1:9260 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
 test: toolchain fuzz-tools
@@ -47,11 +55,15 @@ test: toolchain fuzz-tools
 	cargo build --release --tests --bins --examples
 	tests/servers/opensearch start
 	$(SMALL_BODIES) tests/servers/opensearch start
+	$(KILLABLE_SEARCH) tests/servers/opensearch start & killable=$$!; $(BUSY_SEARCH) tests/servers/opensearch start & busy=$$!; \
+		wait $$killable && wait $$busy
 	tests/servers/s3 start
+	$(S3_IAM) tests/servers/s3 start
 	tests/servers/opensearch-secure start
 	tests/servers/toxiproxy start
 	$(TEST_SERVERS) KELK_TEST_LAMBDA_EMULATOR=$$(tests/servers/lambda-emulator) cargo test --release; \
-		status=$$?; tests/servers/toxiproxy stop; tests/servers/opensearch-secure stop; tests/servers/s3 stop; \
+		status=$$?; tests/servers/toxiproxy stop; tests/servers/opensearch-secure stop; tests/servers/s3 stop; $(S3_IAM) tests/servers/s3 stop; \
+		$(BUSY_SEARCH) tests/servers/opensearch stop; $(KILLABLE_SEARCH) tests/servers/opensearch stop; \
 		$(SMALL_BODIES) tests/servers/opensearch stop; tests/servers/opensearch stop; exit $$status
 	KELK_FUZZ_SECONDS=15 fuzz/run
 	infra/check
