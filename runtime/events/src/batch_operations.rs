@@ -35,5 +35,7 @@ mod tests {
         );
         assert_eq!((object(&v2).unwrap().key, object(&v2).unwrap().version_id), ("aé.log".into(), None));
         assert!(object(&json!({ "taskId": "t3", "s3Key": "k" })).unwrap_err().contains("s3Bucket"));
+        let no_bucket = json!({ "taskId": "t4", "s3Key": "k", "s3BucketArn": "arn:aws:s3:::" });
+        assert!(object(&no_bucket).unwrap_err().contains("empty bucket"));
     }
 }

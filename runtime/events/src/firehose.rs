@@ -32,7 +32,7 @@ pub fn decode(event: &Value) -> Result<Batch, String> {
             Ok(Record { record_id: record["recordId"].as_str().map(str::to_owned), data })
         })
         .collect::<Result<_, String>>()?;
-    let stream = event["deliveryStreamArn"].as_str().and_then(|arn| arn.rsplit('/').next());
+    let stream = event["deliveryStreamArn"].as_str().and_then(|arn| arn.rsplit('/').next()).filter(|s| !s.is_empty());
     Ok(Batch { stream: stream.unwrap_or("firehose").to_owned(), records })
 }
 

@@ -27,15 +27,20 @@ pub fn notification_key(key: &str) -> Result<String, String> {
         .map_err(|_| format!("the key `{key}` does not decode to UTF-8"))
 }
 
-/// The object an event names, as every S3 event shape gives it.
+/// The object an event names, as every S3 event shape gives it. No bucket would make it a
+/// local file (`ObjectRef::local`), and an empty version id or ETag names no content (an
+/// empty `If-Match` would read as content replaced since), so neither is taken.
 pub(crate) fn object(
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
     etag: Option<&str>,
 ) -> Result<ObjectRef, String> {
-    let owned = |s: Option<&str>| s.map(str::to_owned);
-    Ok(ObjectRef { bucket: bucket.to_owned(), key: key.to_owned(), version_id: owned(version_id), etag: owned(etag) })
+    if bucket.is_empty() || key.is_empty() {
+        return Err(format!("an event naming an object by an empty bucket or key (`{bucket}`, `{key}`)"));
+    }
+    let named = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+    Ok(ObjectRef { bucket: bucket.to_owned(), key: key.to_owned(), version_id: named(version_id), etag: named(etag) })
 }
 
 #[cfg(test)]
@@ -86,5 +91,22 @@ pub(crate) mod tests {
         assert_eq!(objects[1].version_id.as_deref(), Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"));
         assert_eq!(objects[0].bucket, "logs");
         assert_eq!(objects[0].etag.as_deref(), Some("d41d8cd98f00b204e9800998ecf8427e"), "the content meant");
+    }
+
+    #[test]
+    fn what_names_no_object_says_so() {
+        let mut unversioned = record("ObjectCreated:Put", "logs", "a.log", Some(""));
+        unversioned["s3"]["object"]["eTag"] = json!("");
+        let object = &objects(&[unversioned]).unwrap()[0];
+        assert_eq!((object.version_id.as_deref(), object.etag.as_deref()), (None, None), "empty names nothing");
+        for (record, says) in [
+            (record("ObjectCreated:Put", "", "a.log", None), "empty bucket"),
+            (record("ObjectCreated:Put", "logs", "", None), "empty bucket or key"),
+            (record("ObjectCreated:Put", "logs", "%FF.log", None), "does not decode to UTF-8"),
+            (json!({ "eventName": "ObjectCreated:Put", "s3": {} }), "without s3.bucket.name"),
+        ] {
+            let error = objects(&[record]).unwrap_err();
+            assert!(error.contains(says), "{error}");
+        }
     }
 }
