@@ -25,7 +25,7 @@ package: toolchain
 	runtime/package-lambda arm64
 
 # Formatting, lints, that the SDK and the sandbox package on their own, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
-# host end to end), a 15-second run of each parser's fuzz target, then the offline Terraform checks (fmt, validate, terraform test with a
+# host end to end), a 15-second run of each fuzz target (the parsers', the Lambda events' decoding), then the offline Terraform checks (fmt, validate, terraform test with a
 # mocked provider, checkov). Real servers run for the tests and are stopped after them:
 # OpenSearch (tests/servers/opensearch; a second node taking bodies of at most 1 MB, for
 # 413s; a third with the security plugin, tests/servers/opensearch-secure), an S3 server
@@ -60,8 +60,8 @@ test: toolchain fuzz-tools
 bench: toolchain
 	cargo bench -p kelk-tests --bench throughput
 
-# The parsers' fuzz targets (fuzz/run: cargo-fuzz on nightly, seeded with parsers/*/samples),
-# FUZZ_SECONDS each; corpora and crashes under ~/.cache/kelk/fuzz. `make test` runs them 15 s each.
+# The fuzz targets (fuzz/run: cargo-fuzz on nightly, seeded with parsers/*/samples and
+# fuzz/seeds), FUZZ_SECONDS each; corpora and crashes under ~/.cache/kelk/fuzz. `make test` runs them 15 s each.
 FUZZ_SECONDS ?= 300
 fuzz: fuzz-tools
 	KELK_FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
