@@ -200,7 +200,8 @@ fn lines_name_their_events(batch: &LogData) {
     let mut line = 1;
     for (event, &first) in batch.log_events.iter().zip(&firsts) {
         assert_eq!(first, line, "events' lines follow each other");
-        let lines = event.message.bytes().filter(|&b| b == b'\n').count() as u64 + u64::from(!event.message.ends_with('\n'));
+        let lines =
+            event.message.bytes().filter(|&b| b == b'\n').count() as u64 + u64::from(!event.message.ends_with('\n'));
         assert_eq!(source.event_of(first), (event.id.as_str(), 0));
         assert_eq!(source.event_of(first + lines - 1), (event.id.as_str(), lines - 1));
         line += lines;
