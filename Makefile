@@ -3,7 +3,7 @@
 
 PARSERS := alb cloudfront apache cloudtrail vpcflow s3access waf route53
 
-.PHONY: demo host package test bench toolchain fuzz fuzz-tools
+.PHONY: demo host package test bench toolchain fuzz fuzz-tools deny-tools
 
 # Builds the plugins, then runs every parser's bundled sample logs through them (routed by
 # parsers/samples.routes.json) into ./out: OpenSearch _bulk files per daily index, and dead
@@ -24,8 +24,8 @@ host: toolchain
 package: toolchain
 	runtime/package-lambda arm64
 
-# Formatting, lints, that the SDK and the sandbox package on their own, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
-# host end to end), a 15-second run of each parser's fuzz target, then the offline Terraform checks (fmt, validate, terraform test with a
+# Formatting, lints, the dependency audit (deny.toml: bans, licenses, sources; not advisories), that the SDK and the sandbox package on their own, and every test (unit, golden, sandbox, corpus, CLI, OpenSearch, the Lambda
+# host end to end), a 15-second run of each fuzz target (the parsers', the Lambda events' decoding), then the offline Terraform checks (fmt, validate, terraform test with a
 # mocked provider, checkov). Real servers run for the tests and are stopped after them:
 # OpenSearch (tests/servers/opensearch; a second node taking bodies of at most 1 MB, for
 # 413s; two for tests/tests/faults_cluster.rs, a node it kills with kill -9 and starts again on
@@ -48,8 +48,9 @@ TEST_SERVERS := KELK_TEST_OPENSEARCH=http://127.0.0.1:9250 KELK_TEST_OPENSEARCH_
 	$(SECURE_SEARCH) KELK_TEST_S3=http://127.0.0.1:9260 KELK_TEST_S3_IAM=http://127.0.0.1:9261 KELK_TEST_TOXIPROXY=http://127.0.0.1:8474 \
 	AWS_ENDPOINT_URL_S3=http://127.0.0.1:9260 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 
-test: toolchain fuzz-tools
+test: toolchain fuzz-tools deny-tools
 	cargo fmt --all -- --check
+	cargo deny check bans licenses sources
 	cargo clippy --release --all-targets -- -D warnings
 	cargo package --quiet --no-verify --allow-dirty -p kelk-parser-sdk -p kelk-sandbox
 	cargo build --release --tests --bins --examples
@@ -72,8 +73,8 @@ test: toolchain fuzz-tools
 bench: toolchain
 	cargo bench -p kelk-tests --bench throughput
 
-# The parsers' fuzz targets (fuzz/run: cargo-fuzz on nightly, seeded with parsers/*/samples),
-# FUZZ_SECONDS each; corpora and crashes under ~/.cache/kelk/fuzz. `make test` runs them 15 s each.
+# The fuzz targets (fuzz/run: cargo-fuzz on nightly, seeded with parsers/*/samples and
+# fuzz/seeds), FUZZ_SECONDS each; corpora and crashes under ~/.cache/kelk/fuzz. `make test` runs them 15 s each.
 FUZZ_SECONDS ?= 300
 fuzz: fuzz-tools
 	KELK_FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
@@ -83,6 +84,12 @@ fuzz: fuzz-tools
 fuzz-tools:
 	rustup run nightly rustc --version >/dev/null 2>&1 || rustup toolchain install nightly --profile minimal
 	cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version 0.13.2
+
+# cargo-deny for the dependency audit, installed only when missing. `make test` checks bans,
+# licenses and sources, not advisories: RustSec's database comes from github.com, which CI here
+# cannot reach; `cargo deny check advisories` checks them where it can (see deny.toml).
+deny-tools:
+	cargo deny --version >/dev/null 2>&1 || cargo install cargo-deny --locked --version 0.20.2
 
 # The pinned toolchain (rust-toolchain.toml) and its wasm32-wasip2 target.
 toolchain:

@@ -2,13 +2,13 @@
 //! own `recordId`, good ones `Ok` with their document, bad ones `ProcessingFailed`, and the
 //! response kept inside Firehose's 6 MB limit.
 
-use aws_lambda_events::event::firehose::KinesisFirehoseEvent;
+use kelk_events::firehose::Batch;
 use kelk_lambda::sources::firehose::{self, RESPONSE_LIMIT_BYTES};
 use kelk_tests::{APACHE_LINE, firehose_event, firehose_results, load, sandbox};
 use serde_json::Value;
 
-fn event<D: AsRef<[u8]>>(records: &[(&str, D)]) -> KinesisFirehoseEvent {
-    serde_json::from_value(firehose_event(records)).unwrap()
+fn event<D: AsRef<[u8]>>(records: &[(&str, D)]) -> Batch {
+    kelk_events::firehose::decode(&firehose_event(records)).unwrap()
 }
 
 #[test]

@@ -236,7 +236,7 @@ fn run(
         SessionError::Stopped { .. } => IngestError::Deadline { input: job.source.clone(), bytes },
         error => IngestError::Plugin(error),
     };
-    let ctx = job.source.context(&plugin.info.name, job.options);
+    let ctx = crate::source::context(job.source, &plugin.info.name, job.options);
     let mut session = plugin.session(&ctx, &job.source.to_string()).map_err(IngestError::Plugin)?;
     if let Some(deadline) = job.stop.deadline {
         session.stop_by(deadline);

@@ -11,20 +11,14 @@
 
 use super::EventSource;
 use crate::function::Invocation;
-use aws_lambda_events::event::cloudwatch_logs::{LogData, LogEntry};
-use base64::Engine as _;
+use kelk_events::cloudwatch_logs::{LogData, LogEntry};
 use kelk_runtime::opensearch::templates::Author;
 use kelk_runtime::pipeline::Made;
 use kelk_runtime::pipeline::document::{DailyIndex, document_id};
 use kelk_runtime::source::{LogEventsRef, SourceRef};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::sync::LazyLock;
-
-/// The most a batch may decompress to: CloudWatch Logs sends at most 1 MB of events, so
-/// anything far past that is not one of its batches (a gzip bomb stops here).
-const MAX_DATA_BYTES: u64 = 64 << 20;
 
 /// Where kept events go when their route names no index prefix.
 pub const KEPT_PREFIX: &str = "logs-aws.cloudwatch_logs-default";
@@ -57,7 +51,8 @@ impl EventSource for Subscription {
     }
 
     fn handle(&self, event: &Value, invocation: &mut Invocation<'_>) -> anyhow::Result<Value> {
-        let data = decode(event["awslogs"]["data"].as_str().unwrap_or_default())?;
+        let data = kelk_events::cloudwatch_logs::decode(event["awslogs"]["data"].as_str().unwrap_or_default())
+            .map_err(anyhow::Error::msg)?;
         match data.message_type.as_str() {
             "DATA_MESSAGE" => {}
             "CONTROL_MESSAGE" => {
@@ -77,22 +72,6 @@ impl EventSource for Subscription {
             invocation.log_events(&data.log_group, &source, &input, keep).map_err(|f| anyhow::anyhow!(f.error))?;
         Ok(json!({ "log_group": data.log_group, "events": data.log_events.len(), "counts": counts }))
     }
-}
-
-/// The batch in `data`: base64, then gzip, then JSON.
-fn decode(data: &str) -> anyhow::Result<LogData> {
-    let gzip = base64::engine::general_purpose::STANDARD
-        .decode(data)
-        .map_err(|e| anyhow::anyhow!("awslogs.data is not base64: {e}"))?;
-    let mut json = Vec::new();
-    flate2::read::GzDecoder::new(&gzip[..])
-        .take(MAX_DATA_BYTES + 1)
-        .read_to_end(&mut json)
-        .map_err(|e| anyhow::anyhow!("awslogs.data is not gzip: {e}"))?;
-    if json.len() as u64 > MAX_DATA_BYTES {
-        anyhow::bail!("awslogs.data decompresses to more than {MAX_DATA_BYTES} bytes; not a CloudWatch Logs batch");
-    }
-    serde_json::from_slice(&json).map_err(|e| anyhow::anyhow!("awslogs.data is not a CloudWatch Logs batch: {e}"))
 }
 
 /// Each event of the batch as a document of its own, into daily indices under `prefix`.
@@ -142,17 +121,11 @@ fn kept_document(data: &LogData, event: &LogEntry) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::{Compression, write::GzEncoder};
-    use std::io::Write;
 
-    fn awslogs(batch: &Value) -> Value {
-        let mut gzip = GzEncoder::new(Vec::new(), Compression::default());
-        gzip.write_all(batch.to_string().as_bytes()).unwrap();
-        json!({ "awslogs": { "data": base64::engine::general_purpose::STANDARD.encode(gzip.finish().unwrap()) } })
-    }
-
-    fn batch() -> Value {
-        json!({
+    #[test]
+    fn events_are_kept_as_ecs() {
+        assert_eq!(super::super::source_of(&json!({ "awslogs": { "data": "" } })).unwrap().name(), "cloudwatch_logs");
+        let data: LogData = serde_json::from_value(json!({
             "messageType": "DATA_MESSAGE", "owner": "123456789012",
             "logGroup": "/aws/lambda/orders", "logStream": "2025/03/02/[$LATEST]0123456789abcdef",
             "subscriptionFilters": ["kelk"],
@@ -162,15 +135,8 @@ mod tests {
                 { "id": "38480434938392483298247982349823498234982349823498230001", "timestamp": 1740909600200i64,
                   "message": "{\"level\":\"INFO\",\"message\":\"order placed\",\"order\":{\"id\":42}}" },
             ]
-        })
-    }
-
-    #[test]
-    fn batches_decode_and_events_are_kept_as_ecs() {
-        let event = awslogs(&batch());
-        assert_eq!(super::super::source_of(&event).unwrap().name(), "cloudwatch_logs");
-        let data = decode(event["awslogs"]["data"].as_str().unwrap()).unwrap();
-        assert_eq!(data.log_events.len(), 2);
+        }))
+        .unwrap();
         let (events, input) = LogEventsRef::new(
             &data.log_group,
             &data.log_stream,
@@ -194,21 +160,5 @@ mod tests {
         let errors =
             kelk_runtime::opensearch::mappings::Mappings::new("kelk-host", Some(KEPT_MAPPINGS)).unwrap().check(&second);
         assert!(errors.is_empty(), "{errors:?}");
-    }
-
-    #[test]
-    fn what_is_not_a_batch_says_so() {
-        for (data, says) in [
-            ("not base64!", "not base64"),
-            ("aGVsbG8=", "not gzip"),
-            (awslogs(&json!({ "hello": 1 }))["awslogs"]["data"].as_str().unwrap(), "not a CloudWatch Logs batch"),
-        ] {
-            let error = decode(data).unwrap_err().to_string();
-            assert!(error.contains(says), "{error}");
-        }
-        let mut gzip = GzEncoder::new(Vec::new(), Compression::fast());
-        gzip.write_all(&vec![b' '; MAX_DATA_BYTES as usize + 1]).unwrap();
-        let bomb = base64::engine::general_purpose::STANDARD.encode(gzip.finish().unwrap());
-        assert!(decode(&bomb).unwrap_err().to_string().contains("more than"));
     }
 }

@@ -1,9 +1,8 @@
-//! EventBridge "Object Created" events from S3 (keys are not encoded there). The invocation
-//! fails if the object does, so EventBridge retries it.
+//! EventBridge "Object Created" events from S3. The invocation fails if the object does, so
+//! EventBridge retries it.
 
 use super::EventSource;
 use crate::function::Invocation;
-use kelk_runtime::source::ObjectRef;
 use serde_json::Value;
 
 pub struct ObjectCreated;
@@ -18,17 +17,8 @@ impl EventSource for ObjectCreated {
     }
 
     fn handle(&self, event: &Value, invocation: &mut Invocation<'_>) -> anyhow::Result<Value> {
-        let object = object(&event["detail"]).ok_or_else(|| super::unknown(event))?;
+        let object = kelk_events::eventbridge::object(&event["detail"])
+            .map_err(|reason| anyhow::anyhow!("{}: {reason}", super::unknown(event)))?;
         super::s3::all_objects(&[object], invocation)
     }
-}
-
-/// The object of an "Object Created" detail.
-pub(super) fn object(detail: &Value) -> Option<ObjectRef> {
-    Some(ObjectRef {
-        bucket: detail["bucket"]["name"].as_str()?.to_owned(),
-        key: detail["object"]["key"].as_str()?.to_owned(),
-        version_id: detail["object"]["version-id"].as_str().map(str::to_owned),
-        etag: detail["object"]["etag"].as_str().map(str::to_owned),
-    })
 }

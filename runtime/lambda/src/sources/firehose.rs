@@ -11,9 +11,8 @@
 
 use super::EventSource;
 use crate::function::Invocation;
-use aws_lambda_events::event::firehose::{
-    KinesisFirehoseEvent, KinesisFirehoseEventRecord, KinesisFirehoseResponse, KinesisFirehoseResponseRecord,
-};
+use aws_lambda_events::event::firehose::{KinesisFirehoseResponse, KinesisFirehoseResponseRecord};
+use kelk_events::firehose::{Batch, Record};
 use kelk_runtime::pipeline::{self, Job};
 use kelk_runtime::sandbox::Plugin;
 use kelk_runtime::sink::Memory;
@@ -41,9 +40,9 @@ impl EventSource for Firehose {
     }
 
     fn handle(&self, event: &Value, invocation: &mut Invocation<'_>) -> anyhow::Result<Value> {
-        // Deserialized from the borrowed tree: a batch can be megabytes.
-        let batch: KinesisFirehoseEvent = serde::Deserialize::deserialize(event).map_err(|_| super::unknown(event))?;
-        let stream = stream_name(&batch);
+        let batch = kelk_events::firehose::decode(event)
+            .map_err(|reason| anyhow::anyhow!("{}: {reason}", super::unknown(event)))?;
+        let stream = &batch.stream;
         let router = invocation.router().ok_or_else(|| anyhow::anyhow!("no routing config is loaded"))?;
         let routed = router.route_stream(stream).ok_or_else(|| {
             anyhow::anyhow!("no route names delivery stream `{stream}`, and there is no `apache` plugin")
@@ -60,20 +59,14 @@ impl EventSource for Firehose {
     }
 }
 
-/// The batch's delivery stream, by name (the end of its ARN).
-pub fn stream_name(event: &KinesisFirehoseEvent) -> &str {
-    event.delivery_stream_arn.as_deref().and_then(|arn| arn.rsplit('/').next()).unwrap_or("firehose")
-}
-
 /// Transforms a Firehose batch with `plugin`.
-pub fn transform(plugin: &Plugin, event: &KinesisFirehoseEvent) -> KinesisFirehoseResponse {
-    let stream = stream_name(event);
+pub fn transform(plugin: &Plugin, batch: &Batch) -> KinesisFirehoseResponse {
     let mut budget = RESPONSE_LIMIT_BYTES;
-    let records = event
+    let records = batch
         .records
         .iter()
         .map(|record| {
-            let (result, data) = match outcome(plugin, stream, record) {
+            let (result, data) = match outcome(plugin, &batch.stream, record) {
                 Ok(document) if document.len() * 4 / 3 + RECORD_OVERHEAD_BYTES <= budget => (OK, document),
                 Ok(_) => failed(record, "the transformed batch would pass Firehose's 6 MB response limit; lower the processor's BufferSizeInMBs"),
                 Err(None) => (DROPPED, Vec::new()),
@@ -93,19 +86,19 @@ pub fn transform(plugin: &Plugin, event: &KinesisFirehoseEvent) -> KinesisFireho
 }
 
 /// Logs why a record failed; its data goes back empty (Firehose keeps the original).
-fn failed(record: &KinesisFirehoseEventRecord, reason: &str) -> (&'static str, Vec<u8>) {
+fn failed(record: &Record, reason: &str) -> (&'static str, Vec<u8>) {
     tracing::warn!(record_id = record.record_id.as_deref().unwrap_or("?"), reason, "Firehose record failed");
     (FAILED, Vec::new())
 }
 
 /// The record's one document, or `Err(None)` for a record that holds no event, or the reason
 /// it cannot be delivered.
-fn outcome(plugin: &Plugin, stream: &str, record: &KinesisFirehoseEventRecord) -> Result<Vec<u8>, Option<String>> {
+fn outcome(plugin: &Plugin, stream: &str, record: &Record) -> Result<Vec<u8>, Option<String>> {
     let source =
         SourceRef::Record(RecordRef { stream: stream.to_owned(), id: record.record_id.clone().unwrap_or_default() });
     let job = Job::new(&source);
     let mut made = Memory::default();
-    let counts = pipeline::ingest(plugin, &job, &record.data.0[..], &mut made.documents, &mut made.dead_letters)
+    let counts = pipeline::ingest(plugin, &job, &record.data[..], &mut made.documents, &mut made.dead_letters)
         .map_err(|f| Some(f.error.to_string()))?;
     if !made.dead_letters.is_empty() {
         let reasons: Vec<String> =
@@ -113,7 +106,7 @@ fn outcome(plugin: &Plugin, stream: &str, record: &KinesisFirehoseEventRecord) -
         return Err(Some(reasons.join("; ")));
     }
     match made.documents.len() {
-        0 if counts.skipped > 0 || record.data.0.iter().all(u8::is_ascii_whitespace) => Err(None),
+        0 if counts.skipped > 0 || record.data.iter().all(u8::is_ascii_whitespace) => Err(None),
         1 => Ok(made.documents.remove(0).source),
         n => Err(Some(format!("the record holds {n} lines; Firehose delivers one document per record"))),
     }

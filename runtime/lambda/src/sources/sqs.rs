@@ -3,7 +3,6 @@
 
 use super::EventSource;
 use crate::function::Invocation;
-use kelk_runtime::source::ObjectRef;
 use serde_json::{Value, json};
 
 pub struct Sqs;
@@ -21,7 +20,7 @@ impl EventSource for Sqs {
         let mut failures = Vec::new();
         for message in event["Records"].as_array().map_or(&[][..], Vec::as_slice) {
             let id = message["messageId"].as_str().unwrap_or_default();
-            let ok = match message_objects(message["body"].as_str().unwrap_or_default()) {
+            let ok = match kelk_events::sqs::message_objects(message["body"].as_str().unwrap_or_default()) {
                 Ok(objects) => objects.iter().all(|object| invocation.object(object).is_ok()),
                 Err(reason) => {
                     tracing::error!(message_id = id, reason, "unreadable SQS message");
@@ -34,15 +33,4 @@ impl EventSource for Sqs {
         }
         Ok(json!({ "batchItemFailures": failures }))
     }
-}
-
-/// A message body's objects: an S3 notification, or the `s3:TestEvent` S3 sends when
-/// notifications are set up (no objects).
-pub(super) fn message_objects(body: &str) -> Result<Vec<ObjectRef>, String> {
-    let parsed: Value = serde_json::from_str(body).map_err(|e| format!("the message body is not JSON: {e}"))?;
-    if parsed["Event"] == "s3:TestEvent" {
-        return Ok(Vec::new());
-    }
-    let records = parsed["Records"].as_array().ok_or("the message body is not an S3 event notification")?;
-    super::s3::objects(records)
 }
