@@ -13,18 +13,22 @@ use std::sync::{Arc, Mutex};
 /// The HTTP status of a whole answer, and the item statuses for a request of n items.
 type Answer = (u16, fn(usize) -> Vec<u16>);
 
-/// A FAKE OpenSearch `_bulk` endpoint: answers the requests it gets with `answers` in turn
+/// A FAKE OpenSearch `_bulk` endpoint: answers the bulk requests it gets with `answers` in turn
 /// (status, and a function of the request's item count giving the item statuses), and records
-/// how many items each request carried.
+/// how many items each request carried. The refresh and search the sink makes at a flush, to
+/// look for the fields OpenSearch ignored, find none.
 fn fake_bulk(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<usize>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     std::thread::spawn(move || {
-        for (status, items) in answers {
+        let mut answers = answers.into_iter();
+        loop {
             let (mut stream, _) = listener.accept().unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
             let mut length = 0;
             loop {
                 let mut line = String::new();
@@ -38,21 +42,11 @@ fn fake_bulk(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<usize>>>) {
             }
             let mut body = vec![0; length];
             reader.read_exact(&mut body).unwrap();
-            let count = body.iter().filter(|&&b| b == b'\n').count() / 2;
-            log.lock().unwrap().push(count);
-            let answer = if status == 200 {
-                let items: Vec<String> = items(count)
-                    .into_iter()
-                    .map(|s| {
-                        format!(
-                            r#"{{"create":{{"_index":"i","_id":"x","status":{s}{}}}}}"#,
-                            if s >= 300 { r#","error":{"type":"t","reason":"r"}"# } else { "" }
-                        )
-                    })
-                    .collect();
-                format!(r#"{{"took":1,"errors":true,"items":[{}]}}"#, items.join(","))
+            let (status, answer) = if !request.contains("/_bulk") {
+                (200, r#"{"_shards":{"total":1,"successful":1,"failed":0},"hits":{"hits":[]}}"#.to_owned())
             } else {
-                r#"{"error":"overloaded"}"#.to_owned()
+                let Some((status, items)) = answers.next() else { return };
+                (status, bulk_answer(status, items, &body, &log))
             };
             let response = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
@@ -62,6 +56,25 @@ fn fake_bulk(answers: Vec<Answer>) -> (String, Arc<Mutex<Vec<usize>>>) {
         }
     });
     (url, seen)
+}
+
+/// The answer to a bulk request of `body`, its item count recorded in `log`.
+fn bulk_answer(status: u16, items: fn(usize) -> Vec<u16>, body: &[u8], log: &Mutex<Vec<usize>>) -> String {
+    let count = body.iter().filter(|&&b| b == b'\n').count() / 2;
+    log.lock().unwrap().push(count);
+    if status != 200 {
+        return r#"{"error":"overloaded"}"#.to_owned();
+    }
+    let items: Vec<String> = items(count)
+        .into_iter()
+        .map(|s| {
+            format!(
+                r#"{{"create":{{"_index":"i","_id":"x","status":{s}{}}}}}"#,
+                if s >= 300 { r#","error":{"type":"t","reason":"r"}"# } else { "" }
+            )
+        })
+        .collect();
+    format!(r#"{{"took":1,"errors":true,"items":[{}]}}"#, items.join(","))
 }
 
 fn connect(url: &str) -> BulkSink {
