@@ -230,6 +230,16 @@ pub(crate) fn time_for(bytes: usize, answer_by: Option<Instant>) -> Result<Durat
     }
 }
 
+/// What an answer's status says of the whole request, unless it succeeded: 429 and 5xx pass
+/// and are worth retrying, the rest refuse it.
+pub(crate) fn refusal(status: StatusCode, said: impl FnOnce() -> String) -> Option<SinkError> {
+    match status {
+        s if s.is_success() => None,
+        s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => Some(SinkError::Retryable(said())),
+        _ => Some(SinkError::Refused(said())),
+    }
+}
+
 /// Exponential backoff with jitter: between half and all of 100 ms · 2^attempt, at most 10 s.
 fn backoff(attempt: u32) -> Duration {
     let cap = (100u64 << attempt.min(7)).min(10_000);
@@ -255,11 +265,8 @@ async fn request(
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return Err(Failure::TooLarge(format!("a body of {bytes} bytes: {}", said())));
     }
-    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        return Err(Failure::Sink(SinkError::Retryable(said())));
-    }
-    if !status.is_success() {
-        return Err(Failure::Sink(SinkError::Refused(said())));
+    if let Some(error) = refusal(status, said) {
+        return Err(Failure::Sink(error));
     }
     let response: BulkResponse = serde_json::from_str(&text).map_err(|e| {
         Failure::Sink(SinkError::Fatal(format!("OpenSearch bulk request failed: unreadable bulk response: {e}")))

@@ -7,11 +7,11 @@
 //! them for `_ignored`: a refresh and a search of ids per index, whose answer holds only the
 //! documents that lack a field, instead of a read of every document.
 
-use super::bulk::{Held, time_for};
+use super::bulk::{Held, refusal, time_for};
 use crate::sink::SinkError;
 use opensearch::OpenSearch as Client;
+use opensearch::SearchParts;
 use opensearch::indices::IndicesRefreshParts;
-use opensearch::{SearchParts, http::StatusCode};
 use std::collections::BTreeMap;
 use std::time::Instant;
 
@@ -125,10 +125,9 @@ async fn answered(
     let response = response.map_err(failed)?;
     let status = response.status_code();
     let text = response.text().await.map_err(failed)?;
-    let said = format!("OpenSearch {what} request failed: {status}: {}", super::cluster::truncate(&text));
-    match status {
-        s if s.is_success() => Ok(text),
-        s if s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error() => Err(SinkError::Retryable(said)),
-        _ => Err(SinkError::Refused(said)),
+    let said = || format!("OpenSearch {what} request failed: {status}: {}", super::cluster::truncate(&text));
+    match refusal(status, said) {
+        None => Ok(text),
+        Some(error) => Err(error),
     }
 }
