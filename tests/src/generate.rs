@@ -62,6 +62,9 @@ fn march(us: u64) -> (String, String, String) {
     )
 }
 
+/// A format's generator: a seed and about how many bytes to make.
+pub type Generator = fn(u64, u64) -> Log;
+
 /// One line (or record) of a format, written into the buffer.
 type Make = fn(&mut Rng, u64, &mut Vec<u8>);
 
@@ -158,6 +161,26 @@ impl Log {
     /// Firewall matches.
     pub fn route53(seed: u64, limit: u64) -> Self {
         Self::new(seed, limit, b"", b"", b"", route53_line)
+    }
+
+    /// Every format, by the name the benchmarks and `kelk-generate` take it by, with a seed
+    /// of its own.
+    pub const FORMATS: &[(&str, u64, Generator)] = &[
+        ("alb", 1, Log::alb),
+        ("nlb", 5, Log::nlb),
+        ("cloudfront", 2, Log::cloudfront),
+        ("cloudfront-json", 6, Log::cloudfront_json),
+        ("apache", 3, Log::apache),
+        ("cloudtrail", 4, Log::cloudtrail),
+        ("vpcflow", 7, Log::vpcflow),
+        ("s3access", 8, Log::s3access),
+        ("waf", 9, Log::waf),
+        ("route53", 10, Log::route53),
+    ];
+
+    /// The format called `name`, about `limit` bytes of it, from its own seed.
+    pub fn named(name: &str, limit: u64) -> Option<Log> {
+        Self::FORMATS.iter().find(|(n, ..)| *n == name).map(|(_, seed, make)| make(*seed, limit))
     }
 
     /// How many records were generated.
