@@ -43,6 +43,15 @@ const AGGREGATABLE: &[&str] = &[
     "boolean",
 ];
 
+/// How a field is mapped.
+enum Mapped<'m> {
+    /// A field of its own type, with its mapping.
+    Leaf(&'m Value),
+    /// Under a `flat_object` field.
+    FlatObject,
+    Object,
+}
+
 /// A plugin's mappings over the shared ECS ones.
 pub struct Mappings {
     ecs: Map<String, Value>,
@@ -109,24 +118,39 @@ impl Mappings {
 
     /// The type a dotted field is mapped as, `alias` for an alias.
     fn concrete_type(&self, field: &str) -> Option<&str> {
+        match self.mapping(field)? {
+            Mapped::Leaf(mapping) => mapping["type"].as_str(),
+            Mapped::FlatObject => Some("flat_object"),
+            Mapped::Object => Some("object"),
+        }
+    }
+
+    /// How a dotted field is mapped, the plugin's own mappings first.
+    fn mapping(&self, field: &str) -> Option<Mapped<'_>> {
         [&self.own, &self.ecs].into_iter().find_map(|props| {
             let mut props = props;
             let mut parts = field.split('.').peekable();
             while let Some(part) = parts.next() {
                 let mapping = props.get(part)?;
                 match mapping.get("type").and_then(Value::as_str) {
-                    Some("flat_object") => return Some("flat_object"),
-                    Some(kind) if parts.peek().is_none() => return Some(kind),
+                    Some("flat_object") => return Some(Mapped::FlatObject),
+                    Some(_) if parts.peek().is_none() => return Some(Mapped::Leaf(mapping)),
                     _ => props = mapping.get("properties")?.as_object()?,
                 }
             }
-            Some("object")
+            Some(Mapped::Object)
         })
     }
 
-    /// Whether a dashboard can aggregate on `field`.
+    /// Whether a dashboard can aggregate on `field`: a type with doc values, not turned off.
     pub fn aggregatable(&self, field: &str) -> bool {
-        self.field_type(field).is_some_and(|kind| AGGREGATABLE.contains(&kind))
+        match self.mapping(self.aliases.get(field).map_or(field, String::as_str)) {
+            Some(Mapped::Leaf(mapping)) => {
+                mapping["type"].as_str().is_some_and(|kind| AGGREGATABLE.contains(&kind))
+                    && mapping.get("doc_values") != Some(&Value::Bool(false))
+            }
+            _ => false,
+        }
     }
 
     /// What in `document` its mappings do not cover, or cover with a type its value does not
@@ -248,6 +272,8 @@ mod tests {
             ]
         );
         assert!(m.aggregatable("source.ip") && m.aggregatable("aws.x.n") && !m.aggregatable("url.original.text"));
+        let without_doc_values = with_own(json!({ "id": { "type": "keyword", "doc_values": false } }));
+        assert!(!without_doc_values.aggregatable("id") && without_doc_values.field_type("id") == Some("keyword"));
     }
 
     #[test]
