@@ -1,9 +1,9 @@
 //! Against a real OpenSearch (started by `make test`, `tests/servers/opensearch`): templates
-//! are put idempotently and map the fields as documented, every document of every format is
-//! indexed exactly once however often its object is processed, and a document OpenSearch
-//! refuses for good is dead-lettered with OpenSearch's reason, while one it refuses for a passing
-//! reason (a write block) is retried and fails the object, never dead-lettered; fields it
-//! ignores (`ignore_malformed`) are counted.
+//! are put idempotently and map the fields as documented; an alias a plugin maps finds what
+//! the plugin wrote under the field it stands for; every document of every format is indexed
+//! exactly once however often its object is processed, and a document OpenSearch refuses for good is dead-lettered with OpenSearch's
+//! reason, while one it refuses for a passing reason (a write block) is retried and fails the
+//! object, never dead-lettered; fields it ignores (`ignore_malformed`) are counted.
 
 use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
 use kelk_runtime::pipeline::{self, Job};
@@ -11,6 +11,7 @@ use kelk_runtime::sink::{KeptLetter, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
 use kelk_tests::{aws, field_type, index_count, load, sandbox, workspace};
 use opensearch::http::Method;
+use serde_json::{Value, json};
 
 fn cluster() -> Cluster {
     let url = std::env::var("KELK_TEST_OPENSEARCH").expect(
@@ -118,6 +119,77 @@ fn every_format_is_indexed_once_with_its_mappings() {
         .unwrap()
         .unwrap();
     assert_eq!(search["hits"]["total"]["value"], 1);
+}
+
+/// Every alias in `mappings` (a plugin's properties), dotted, with the field it stands for.
+fn aliases(prefix: &str, mappings: &serde_json::Map<String, Value>, out: &mut Vec<(String, String)>) {
+    for (key, mapping) in mappings {
+        let field = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if mapping["type"] == "alias" {
+            out.push((field, mapping["path"].as_str().unwrap().to_owned()));
+        } else if let Some(properties) = mapping["properties"].as_object() {
+            aliases(&field, properties, out);
+        }
+    }
+}
+
+#[test]
+fn an_alias_finds_the_documents_its_plugin_wrote_under_the_field_it_stands_for() {
+    let cluster = cluster();
+    fresh(&cluster, "logs-*-aliases-*");
+    let sandbox = sandbox();
+    let samples = [
+        ("kelk-parser-alb", "alb/samples/aws-docs-examples.log", "logs-aws.elb_logs-aliases"),
+        ("kelk-parser-cloudfront", "cloudfront/samples/edge-cases.log", "logs-aws.cloudfront_logs-aliases"),
+        ("kelk-parser-s3access", "s3access/samples/edge-cases.log", "logs-aws.s3access-aliases"),
+    ];
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut checked = 0;
+    for (package, sample, prefix) in samples {
+        let plugin = load(&sandbox, package);
+        kelk_runtime::opensearch::setup::setup(&cluster, &[(&plugin, prefix)], None).unwrap();
+        let mut sink = BulkSink::new(self::cluster());
+        let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: sample.into(), ..ObjectRef::default() });
+        let job = Job { index_prefix: Some(prefix), ..Job::new(&source) };
+        let input = std::fs::read(workspace().join("parsers").join(sample)).unwrap();
+        pipeline::ingest(&plugin, &job, &input[..], &mut sink, &mut letters).unwrap();
+        assert_eq!(sink.stats().refused, 0, "{package}: OpenSearch takes every document: {letters:?}");
+        index_count(&cluster, &format!("{prefix}-*"));
+
+        let mappings: Value = serde_json::from_str(&plugin.description.as_ref().unwrap().mappings).unwrap();
+        let mut found = Vec::new();
+        aliases("", mappings.as_object().unwrap(), &mut found);
+        assert!(!found.is_empty(), "{package} has aliases");
+        let search = |body: Value| {
+            let path = format!("/{prefix}-*/_search");
+            cluster.request(Method::Post, &path, Some(body.to_string().as_bytes())).unwrap().unwrap()
+        };
+        let buckets = |field: &str| {
+            let aggregation = json!({ "size": 0, "aggs": { "values": { "terms": { "field": field, "size": 100 } } } });
+            search(aggregation)["aggregations"]["values"]["buckets"].clone()
+        };
+        for (alias, path) in found {
+            // The documents hold the value under the field's name only (OpenSearch would refuse one
+            // writing to the alias), and the alias aggregates exactly as the field does.
+            let under_alias = json!({ "query": { "exists": { "field": path } }, "_source": [alias] });
+            let hits = search(under_alias)["hits"]["hits"].clone();
+            assert!(hits.as_array().unwrap().iter().all(|h| h["_source"].as_object().unwrap().is_empty()), "{hits}");
+            let values = buckets(&path);
+            assert!(!values.as_array().unwrap().is_empty(), "{package}: the samples have `{path}`");
+            assert_eq!(buckets(&alias), values, "{package}: a terms aggregation on `{alias}` is one on `{path}`");
+            for bucket in values.as_array().unwrap() {
+                let term = json!({ "size": 0, "track_total_hits": true, "query": { "term": { alias.as_str(): bucket["key"] } } });
+                assert_eq!(
+                    search(term)["hits"]["total"]["value"],
+                    bucket["doc_count"],
+                    "{package}: a term query on `{alias}` finds the documents with `{path}` {}",
+                    bucket["key"]
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8, "ALB's two aliases, CloudFront's three, S3 access's three");
 }
 
 #[test]
