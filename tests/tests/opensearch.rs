@@ -1,7 +1,8 @@
 //! Against a real OpenSearch (started by `make test`, `tests/servers/opensearch`): templates
-//! are put idempotently and map the fields as documented; an alias a plugin maps finds what
-//! the plugin wrote under the field it stands for; every document of every format is indexed
-//! exactly once however often its object is processed, and a document OpenSearch refuses for good is dead-lettered with OpenSearch's
+//! are put idempotently, map the fields as documented and compress stored fields with
+//! `best_compression`; an alias a plugin maps finds what the plugin wrote under the field it
+//! stands for; every document of every format is indexed exactly once however often its object
+//! is processed, and a document OpenSearch refuses for good is dead-lettered with OpenSearch's
 //! reason, while one it refuses for a passing reason (a write block) is retried and fails the
 //! object, never dead-lettered; fields it ignores (`ignore_malformed`) are counted.
 
@@ -91,6 +92,13 @@ fn every_format_is_indexed_once_with_its_mappings() {
             documents,
             "{prefix}: one document per event, no duplicates"
         );
+        // The shared ECS component's settings reach every daily index: stored fields compressed
+        // with DEFLATE rather than LZ4 (see BENCHMARKS.md, index storage).
+        let settings =
+            cluster.request(Method::Get, &format!("/{prefix}-*/_settings/index.codec"), None).unwrap().unwrap();
+        for (index, settings) in settings.as_object().unwrap() {
+            assert_eq!(settings["settings"]["index"]["codec"], "best_compression", "{index}");
+        }
         assert_eq!(field_type(&cluster, &format!("{prefix}-*"), "@timestamp"), "date");
         assert_eq!(field_type(&cluster, &format!("{prefix}-*"), "event.dataset"), "keyword");
     }
