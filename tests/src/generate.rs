@@ -434,17 +434,20 @@ fn vpcflow_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
         (true, true) => "1",
         (true, false) => *r.pick(&["2", "8", "8", "7"]),
     };
-    let ecs = if r.below(4) == 0 {
+    // A quarter of the interfaces are ECS tasks' (awsvpc mode gives each task an interface of
+    // its own), so a task's ids repeat on every flow of its interface, as in real logs.
+    let ecs = if eni.is_multiple_of(4) {
+        let mut ids = Rng((eni + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let (instance, container, task) = (
-            format!("{:016x}{:016x}", r.next(), r.next()),
-            format!("{:016x}{:016x}{:016x}{:016x}", r.next(), r.next(), r.next(), r.next()),
-            format!("{:016x}{:016x}", r.next(), r.next()),
+            format!("{:016x}{:016x}", ids.next(), ids.next()),
+            format!("{:016x}{:016x}{:016x}{:016x}", ids.next(), ids.next(), ids.next(), ids.next()),
+            format!("{:016x}{:016x}", ids.next(), ids.next()),
         );
         format!(
             "arn:aws:ecs:us-east-1:111122223333:cluster/web-cluster web-cluster \
              arn:aws:ecs:us-east-1:111122223333:container-instance/web-cluster/{instance} {instance} {container} - web-service \
              arn:aws:ecs:us-east-1:111122223333:task-definition/web-task:{} arn:aws:ecs:us-east-1:111122223333:task/web-cluster/{task} {task}",
-            1 + r.below(9)
+            1 + ids.below(9)
         )
     } else {
         "- - - - - - - - - -".to_owned()
