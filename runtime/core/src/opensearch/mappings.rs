@@ -288,7 +288,9 @@ mod tests {
         assert_eq!(m.field_type("aws.x.trace_id"), Some("keyword"));
         assert_eq!(m.field_type("aws.x.count"), Some("long"));
         assert_eq!(m.field_type("event.id"), Some("keyword"), "an ECS field may be an alias of another of its type");
-        assert!(m.aggregatable("aws.x.count") && m.aggregatable("event.id"));
+        // An alias aggregates as its field does: `http.request.id` has no doc values.
+        assert!(m.aggregatable("aws.x.count") && m.aggregatable("aws.x.trace_id") == m.aggregatable("trace.id"));
+        assert!(!m.aggregatable("event.id") && !m.aggregatable("http.request.id"));
         let fine =
             json!({ "trace": { "id": "Root=1-2" }, "http": { "request": { "id": "r1" } }, "aws": { "x": { "n": 1 } } });
         assert!(m.check(&fine).is_empty(), "{:?}", m.check(&fine));
