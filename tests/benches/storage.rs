@@ -12,6 +12,11 @@
 //! default). The indices are `storage-FORMAT-kelk-*` and `storage-FORMAT-dynamic-*`, deleted
 //! first; they are left in the cluster for a look afterwards. `KELK_BENCH_KEEP=DIR` keeps the
 //! `_bulk` bodies in `DIR/FORMAT/`, to try other mappings on the same documents.
+//!
+//! `KELK_BENCH_CHOICES=1` also says what each of KELK's storage choices saves: for the codec,
+//! every field whose doc values are off and every `match_only_text` subfield (of the fields the
+//! format's documents have), the same documents again into an index under KELK's template
+//! without that one choice, and the bytes per raw byte it adds.
 
 use kelk_runtime::opensearch::{Auth, BulkSink, Cluster, setup};
 use kelk_runtime::pipeline::{self, Job};
@@ -20,19 +25,40 @@ use kelk_runtime::sink::{BulkFiles, DeadLetters, Document, KeptLetter, Origin, S
 use kelk_runtime::source::{ObjectRef, SourceRef};
 use kelk_tests::generate::Log;
 use opensearch::http::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::io::Read;
 use std::time::Duration;
+
+/// A sink whose documents go into indices of another prefix.
+struct Renamed {
+    sink: BulkSink,
+    /// The prefix the pipeline's indices have, and the one they get instead.
+    from: String,
+    to: String,
+}
+
+impl Sink for Renamed {
+    fn begin(&mut self, origin: Origin<'_>) -> Result<(), SinkError> {
+        self.sink.begin(origin)
+    }
+
+    fn document(&mut self, doc: &Document<'_>, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+        let index = doc.index.replacen(&self.from, &self.to, 1);
+        self.sink.document(&Document { index: &index, ..*doc }, refused)
+    }
+
+    fn flush(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
+        self.sink.flush(refused)
+    }
+}
 
 /// The same documents into three places: KELK's indices, the same documents renamed into
 /// indices no template matches, and `_bulk` files (to measure the bodies as `kelk ingest --out`
 /// writes them).
 struct Tee {
     kelk: BulkSink,
-    dynamic: BulkSink,
+    dynamic: Renamed,
     files: BulkFiles,
-    /// KELK's index prefix, and the one the dynamic indices' names have in its place.
-    dynamic_prefix: (String, String),
 }
 
 impl Sink for Tee {
@@ -45,9 +71,7 @@ impl Sink for Tee {
     fn document(&mut self, doc: &Document<'_>, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
         self.kelk.document(doc, refused)?;
         self.files.document(doc, refused)?;
-        let (kelk, dynamic) = &self.dynamic_prefix;
-        let index = doc.index.replacen(kelk.as_str(), dynamic, 1);
-        self.dynamic.document(&Document { index: &index, ..*doc }, refused)
+        self.dynamic.document(doc, refused)
     }
 
     fn flush(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
@@ -168,16 +192,15 @@ fn measure(cluster_url: &str, sandbox: &Sandbox, name: &str, package: &str, mut 
     }
     let mut tee = Tee {
         kelk: BulkSink::new(connect(cluster_url)),
-        dynamic: BulkSink::new(connect(cluster_url)),
+        dynamic: Renamed { sink: BulkSink::new(connect(cluster_url)), from: kelk.clone(), to: dynamic.clone() },
         files: BulkFiles::new(&files).unwrap(),
-        dynamic_prefix: (kelk.clone(), dynamic.clone()),
     };
     let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: name.into(), ..ObjectRef::default() });
     let job = Job { index_prefix: Some(&kelk), ..Job::new(&source) };
     let mut letters: Vec<KeptLetter> = Vec::new();
     let counts =
         pipeline::ingest(&plugin, &job, &corpus[..], &mut tee, &mut letters).unwrap_or_else(|f| panic!("{}", f.error));
-    let refused = (tee.kelk.stats().refused, tee.dynamic.stats().refused);
+    let refused = (tee.kelk.stats().refused, tee.dynamic.sink.stats().refused);
     assert_eq!(
         counts.rejected,
         0,
@@ -217,6 +240,82 @@ fn measure(cluster_url: &str, sandbox: &Sandbox, name: &str, package: &str, mut 
     kinds.sort_by_key(|k| std::cmp::Reverse(k.1));
     let kinds: Vec<String> = kinds.iter().map(|(kind, bytes)| format!("{kind} {:.3}", *bytes as f64 / raw)).collect();
     println!("{:<15} KELK's bytes per raw byte by file: {}", "", kinds.join(", "));
+
+    if std::env::var_os("KELK_BENCH_CHOICES").is_some() {
+        let without = format!("storage-{name}-without");
+        let simulated = request(&cluster, Method::Post, &format!("/_index_template/_simulate_index/{kelk}-x"), None);
+        for (choice, template) in choices(&simulated["template"]) {
+            let field = choice.split(' ').next().unwrap_or_default().trim_end_matches(".text");
+            let pattern = format!("{kelk}-*");
+            if !choice.starts_with("index.") && count(&cluster, &pattern, json!({ "exists": { "field": field } })) == 0
+            {
+                continue;
+            }
+            request(&cluster, Method::Delete, &format!("/{without}-*"), None);
+            let body = json!({ "index_patterns": [format!("{without}-*")], "priority": 5000, "template": template });
+            request(&cluster, Method::Put, &format!("/_index_template/{without}"), Some(&body.to_string()));
+            let mut sink =
+                Renamed { sink: BulkSink::new(connect(cluster_url)), from: kelk.clone(), to: without.clone() };
+            pipeline::ingest(&plugin, &job, &corpus[..], &mut sink, &mut letters)
+                .unwrap_or_else(|f| panic!("{}", f.error));
+            settle(&cluster, &format!("{without}-*"));
+            let bytes = stored(&cluster, &format!("{without}-*")).bytes;
+            println!("{:<15} without {choice}: {:+.3}", "", (bytes as f64 - ours.bytes as f64) / raw);
+            request(&cluster, Method::Delete, &format!("/{without}-*"), None);
+            request(&cluster, Method::Delete, &format!("/_index_template/{without}"), None);
+        }
+    }
+}
+
+/// How many documents of the indices matching `pattern` match `query`.
+fn count(cluster: &Cluster, pattern: &str, query: Value) -> u64 {
+    let body = json!({ "query": query }).to_string();
+    request(cluster, Method::Post, &format!("/{pattern}/_count"), Some(&body))["count"].as_u64().unwrap_or(0)
+}
+
+/// KELK's storage choices in a composed template (`settings` and `mappings`), each with the
+/// template without it: the codec, every field whose doc values are off, and every
+/// `match_only_text` subfield.
+fn choices(template: &Value) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    let clean = json!({ "settings": template["settings"], "mappings": template["mappings"] });
+    if clean["settings"]["index"]["codec"] == "best_compression" {
+        let mut without = clean.clone();
+        without["settings"]["index"].as_object_mut().unwrap().remove("codec");
+        found.push(("index.codec best_compression".to_owned(), without));
+    }
+    let mut fields = Vec::new();
+    leaves("", "/mappings/properties", &clean["mappings"]["properties"], &mut fields);
+    for (field, pointer) in fields {
+        let mapping = clean.pointer(&pointer).unwrap();
+        if mapping["doc_values"] == false {
+            let mut without = clean.clone();
+            without.pointer_mut(&pointer).unwrap().as_object_mut().unwrap().remove("doc_values");
+            found.push((format!("{field} doc_values false"), without));
+        }
+        for (name, sub) in mapping["fields"].as_object().into_iter().flatten() {
+            if sub["type"] == "match_only_text" {
+                let mut without = clean.clone();
+                *without.pointer_mut(&format!("{pointer}/fields/{name}/type")).unwrap() = json!("text");
+                found.push((format!("{field}.{name} match_only_text"), without));
+            }
+        }
+    }
+    found
+}
+
+/// Every field with a type under `properties` (at JSON pointer `pointer`), dotted, with its
+/// mapping's pointer.
+fn leaves(prefix: &str, pointer: &str, properties: &Value, out: &mut Vec<(String, String)>) {
+    for (key, mapping) in properties.as_object().into_iter().flatten() {
+        let field = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let at = format!("{pointer}/{key}");
+        if mapping.get("type").is_some() {
+            out.push((field, at));
+        } else {
+            leaves(&field, &format!("{at}/properties"), &mapping["properties"], out);
+        }
+    }
 }
 
 /// A format's generator: `Log::alb` and the like, given a seed and a size.
