@@ -2,16 +2,18 @@
 //! through the pipeline into a real OpenSearch, once into indices under KELK's index template
 //! (installed as `kelk setup` does) and once, the very same documents, into indices no template
 //! matches (OpenSearch's dynamic mapping). Each index is then refreshed, given no replicas and
-//! force-merged to one segment; what its primaries store (`_stats/store`) is divided by the raw
-//! bytes. The `_bulk` bodies' size per raw byte is said too, and where KELK's bytes go by Lucene
-//! file (stored fields, that is `_source`; terms; postings; doc values; points; norms).
+//! force-merged to one segment; what its primaries store (`_stats/store`, once it agrees with
+//! the live segment) is divided by the raw bytes. The `_bulk` bodies' size per raw byte is said
+//! too, and where KELK's bytes go by Lucene file (stored fields, that is `_source` and `_id`;
+//! terms; postings; doc values; points; norms).
 //!
 //! `KELK_BENCH_OPENSEARCH=http://127.0.0.1:9250 cargo bench -p kelk-tests --bench storage [FORMAT…]`
-//! (formats: alb nlb cloudfront cloudfront-json apache cloudtrail vpcflow s3access waf route53;
-//! all by default; `--` before several). `KELK_BENCH_MB` sets each corpus's size (50 MB by
-//! default). The indices are `storage-FORMAT-kelk-*` and `storage-FORMAT-dynamic-*`, deleted
-//! first; they are left in the cluster for a look afterwards. `KELK_BENCH_KEEP=DIR` keeps the
-//! `_bulk` bodies in `DIR/FORMAT/`, to try other mappings on the same documents.
+//! (formats: alb elb-classic nlb alb-connection cloudfront cloudfront-json apache cloudtrail
+//! vpcflow s3access waf route53; all by default; `--` before several). `KELK_BENCH_MB` sets each
+//! corpus's size (50 MB by default). The indices are `storage-FORMAT-kelk-*` and
+//! `storage-FORMAT-dynamic-*`, deleted first; they are left in the cluster for a look
+//! afterwards. `KELK_BENCH_KEEP=DIR` keeps the `_bulk` bodies in `DIR/FORMAT/`, to try other
+//! mappings on the same documents.
 //!
 //! `KELK_BENCH_CHOICES=1` also says what each of KELK's storage choices saves: for the codec,
 //! every field whose doc values are off and every `match_only_text` subfield (of the fields the
@@ -329,9 +331,11 @@ fn main() {
     let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let wanted = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
     let sandbox = kelk_tests::sandbox();
-    let formats: [(&str, &str, Generator, u64); 10] = [
+    let formats: [(&str, &str, Generator, u64); 12] = [
         ("alb", "kelk-parser-alb", Log::alb, 1),
+        ("elb-classic", "kelk-parser-alb", Log::elb_classic, 11),
         ("nlb", "kelk-parser-alb", Log::nlb, 5),
+        ("alb-connection", "kelk-parser-alb", Log::alb_connection, 12),
         ("cloudfront", "kelk-parser-cloudfront", Log::cloudfront, 2),
         ("cloudfront-json", "kelk-parser-cloudfront", Log::cloudfront_json, 6),
         ("apache", "kelk-parser-apache", Log::apache, 3),
