@@ -522,6 +522,8 @@ fn fits(kind: &str, value: &Value) -> bool {
             Value::String(s) => iso_time(s) && fraction_digits(s) <= 9,
             _ => integer(i64::MIN, i64::MAX),
         },
+        // A name searches find, under which a document may write nothing.
+        "alias" => false,
         _ => !value.is_object() && !value.is_null(),
     }
 }

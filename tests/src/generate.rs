@@ -130,6 +130,18 @@ impl Log {
         Self::new(seed, limit, b"", b"", b"", nlb_line)
     }
 
+    /// Classic Load Balancer access-log lines (15 fields): HTTP and HTTPS listeners, and a tenth
+    /// of the lines TCP or SSL listeners' connections.
+    pub fn elb_classic(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, b"", b"", b"", elb_classic_line)
+    }
+
+    /// Application Load Balancer connection-log lines (12 fields): TLS 1.2 and 1.3 handshakes, a
+    /// quarter with a client certificate (mutual TLS), some of them failing verification.
+    pub fn alb_connection(seed: u64, limit: u64) -> Self {
+        Self::new(seed, limit, b"", b"", b"", alb_connection_line)
+    }
+
     /// Apache `combined` lines, a few of them `common`.
     pub fn apache(seed: u64, limit: u64) -> Self {
         Self::new(seed, limit, b"", b"", b"", apache_line)
@@ -250,6 +262,72 @@ fn alb_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
         r.below(2_000),
         r.below(200_000),
         r.below(5),
+    )
+    .expect("in memory");
+}
+
+fn elb_classic_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let (date, time, frac) = march(us);
+    let client = format!("{}:{}", r.client(), 1024 + r.below(60_000));
+    let no_backend = r.below(20) == 0;
+    let backend = if no_backend { "-".to_owned() } else { format!("10.0.{}.{}:80", r.below(4), 1 + r.below(254)) };
+    // Classic's times have microseconds.
+    let timing = |r: &mut Rng| if no_backend { "-1".to_owned() } else { format!("0.{:06}", r.below(500_000)) };
+    let (t1, t2, t3) = (timing(r), timing(r), timing(r));
+    let https = r.below(2) == 0;
+    let (cipher, protocol) = if https { ("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2") } else { ("-", "-") };
+    let head = format!("{date}T{time}.{frac}Z classic-web {client} {backend} {t1} {t2} {t3}");
+    if r.below(10) == 0 {
+        // A TCP or SSL listener's connection: no request, no status codes.
+        let (received, sent) = (r.below(20_000), r.below(200_000));
+        writeln!(l, "{head} - - {received} {sent} \"- - - \" \"-\" {cipher} {protocol}").expect("in memory");
+        return;
+    }
+    let status = *r.pick(STATUSES);
+    let backend_status = if no_backend { "-".to_owned() } else { status.to_string() };
+    let (scheme, port) = if https { ("https", 443) } else { ("http", 80) };
+    let path = *r.pick(PATHS);
+    let query = if r.below(3) == 0 { format!("?id={}", r.below(100_000)) } else { String::new() };
+    writeln!(
+        l,
+        "{head} {status} {backend_status} {} {} \"GET {scheme}://www.example.com:{port}{path}{query} HTTP/1.1\" \"{}\" {cipher} {protocol}",
+        r.below(2_000),
+        r.below(200_000),
+        r.pick(USER_AGENTS),
+    )
+    .expect("in memory");
+}
+
+fn alb_connection_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
+    let (date, time, frac) = march(us);
+    let (protocol, cipher) = *r.pick(&[
+        ("TLSv1.3", "TLS_AES_128_GCM_SHA256"),
+        ("TLSv1.3", "TLS_AES_256_GCM_SHA384"),
+        ("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"),
+    ]);
+    // Mutual TLS on a quarter of the connections, from a fleet of devices whose certificates
+    // repeat; a few of them expired.
+    let (subject, validity, serial, verified) = if r.below(4) == 0 {
+        let device = r.below(200);
+        let expired = device.is_multiple_of(40);
+        let not_after = if expired { "2024-01-01T00:00:00Z" } else { "2026-01-01T00:00:00Z" };
+        (
+            format!("\"CN=device-{device},OU=Fleet,O=Example\\, Inc.,C=US\""),
+            format!("NotBefore=2023-01-01T00:00:00Z;NotAfter={not_after}"),
+            format!("{:016X}", (device + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            if expired { "Failed:ClientCertExpired" } else { "Success" },
+        )
+    } else {
+        ("\"-\"".to_owned(), "-".to_owned(), "-".to_owned(), "Success")
+    };
+    writeln!(
+        l,
+        "{date}T{time}.{frac}Z {} {} 443 {protocol} {cipher} 0.{:03} {subject} {validity} {serial} {verified} TID_{:016x}{:016x}",
+        r.client(),
+        1024 + r.below(60_000),
+        r.below(50),
+        r.next(),
+        r.next(),
     )
     .expect("in memory");
 }
@@ -457,17 +535,20 @@ fn vpcflow_line(r: &mut Rng, us: u64, l: &mut Vec<u8>) {
         (true, true) => "1",
         (true, false) => *r.pick(&["2", "8", "8", "7"]),
     };
-    let ecs = if r.below(4) == 0 {
+    // A quarter of the interfaces are ECS tasks' (awsvpc mode gives each task an interface of
+    // its own), so a task's ids repeat on every flow of its interface, as in real logs.
+    let ecs = if eni.is_multiple_of(4) {
+        let mut ids = Rng((eni + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let (instance, container, task) = (
-            format!("{:016x}{:016x}", r.next(), r.next()),
-            format!("{:016x}{:016x}{:016x}{:016x}", r.next(), r.next(), r.next(), r.next()),
-            format!("{:016x}{:016x}", r.next(), r.next()),
+            format!("{:016x}{:016x}", ids.next(), ids.next()),
+            format!("{:016x}{:016x}{:016x}{:016x}", ids.next(), ids.next(), ids.next(), ids.next()),
+            format!("{:016x}{:016x}", ids.next(), ids.next()),
         );
         format!(
             "arn:aws:ecs:us-east-1:111122223333:cluster/web-cluster web-cluster \
              arn:aws:ecs:us-east-1:111122223333:container-instance/web-cluster/{instance} {instance} {container} - web-service \
              arn:aws:ecs:us-east-1:111122223333:task-definition/web-task:{} arn:aws:ecs:us-east-1:111122223333:task/web-cluster/{task} {task}",
-            1 + r.below(9)
+            1 + ids.below(9)
         )
     } else {
         "- - - - - - - - - -".to_owned()
@@ -861,8 +942,14 @@ mod tests {
         assert!(a.len() >= 100_000 && a.len() < 101_000);
         // Lines formats: at most one record (a few KB) past the limit, each line whole.
         type Generator = fn(u64, u64) -> Log;
-        let lines: [(&str, Generator); 4] =
-            [("vpcflow", Log::vpcflow), ("s3access", Log::s3access), ("waf", Log::waf), ("route53", Log::route53)];
+        let lines: [(&str, Generator); 6] = [
+            ("vpcflow", Log::vpcflow),
+            ("s3access", Log::s3access),
+            ("waf", Log::waf),
+            ("route53", Log::route53),
+            ("elb classic", Log::elb_classic),
+            ("alb connection", Log::alb_connection),
+        ];
         for (format, make) in lines {
             let a = read(make(9, 100_000));
             assert_eq!(a, read(make(9, 100_000)), "{format}");
@@ -948,6 +1035,18 @@ mod tests {
                 "resolver_endpoint",
                 r#""srcaddr":"2600:"#,
             ],
+        );
+        every_record_is_a_document::<Lines<kelk_parser_alb::Alb>>(
+            "elb classic",
+            Log::elb_classic(7, MB),
+            0,
+            &[r#""- - - " "-" - -"#, r#" "- - - " "-" ECDHE"#, " - -1 -1 -1 ", " HTTP/1.1\" \"curl/8.5.0\" - -\n"],
+        );
+        every_record_is_a_document::<Lines<kelk_parser_alb::Alb>>(
+            "alb connection",
+            Log::alb_connection(7, MB),
+            0,
+            &[" TLSv1.2 ", "Failed:ClientCertExpired", r#" "-" - - Success TID_"#, " 2600:"],
         );
     }
 }

@@ -124,10 +124,10 @@ fn agrees_with_vrl_parse_aws_alb_log() {
         check("request_url", get(d, "url.original").clone());
         check("request_protocol", get(d, "http.version").as_str().map_or(Value::Null, |v| json!(format!("HTTP/{v}"))));
         check("user_agent", get(d, "user_agent.original").clone());
-        check("ssl_cipher", get(d, "aws.elb.ssl_cipher").clone());
+        check("ssl_cipher", get(d, "tls.cipher").clone());
         check("ssl_protocol", get(d, "aws.elb.ssl_protocol").clone());
         check("target_group_arn", get(d, "aws.elb.target_group.arn").clone());
-        check("trace_id", get(d, "aws.elb.trace_id").clone());
+        check("trace_id", get(d, "trace.id").clone());
         check("domain_name", get(d, "destination.domain").clone());
         check("chosen_cert_arn", get(d, "aws.elb.chosen_cert.arn").clone());
         check(
@@ -262,9 +262,9 @@ fn agrees_with_plaso_on_its_first_event() {
         ("resource_identifier", Some(get(d, "aws.elb.name").clone())),
         ("source_ip_address", Some(get(d, "source.ip").clone())),
         ("source_port", Some(get(d, "source.port").clone())),
-        ("ssl_cipher", Some(get(d, "aws.elb.ssl_cipher").clone())),
+        ("ssl_cipher", Some(get(d, "tls.cipher").clone())),
         ("ssl_protocol", Some(get(d, "aws.elb.ssl_protocol").clone())),
-        ("trace_identifier", Some(get(d, "aws.elb.trace_id").clone())),
+        ("trace_identifier", Some(get(d, "trace.id").clone())),
         ("user_agent", Some(get(d, "user_agent.original").clone())),
     ];
     for (field, ours) in pairs {

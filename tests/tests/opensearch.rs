@@ -1,9 +1,10 @@
 //! Against a real OpenSearch (started by `make test`, `tests/servers/opensearch`): templates
-//! are put idempotently and map the fields as documented, every document of every format is
-//! indexed exactly once however often its object is processed, and a document OpenSearch
-//! refuses for good is dead-lettered with OpenSearch's reason, while one it refuses for a passing
-//! reason (a write block) is retried and fails the object, never dead-lettered; fields it
-//! ignores (`ignore_malformed`) are counted.
+//! are put idempotently, map the fields as documented and compress stored fields with
+//! `best_compression`; an alias a plugin maps finds what the plugin wrote under the field it
+//! stands for; every document of every format is indexed exactly once however often its object
+//! is processed, and a document OpenSearch refuses for good is dead-lettered with OpenSearch's
+//! reason, while one it refuses for a passing reason (a write block) is retried and fails the
+//! object, never dead-lettered; fields it ignores (`ignore_malformed`) are counted.
 
 use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
 use kelk_runtime::pipeline::{self, Job};
@@ -11,6 +12,7 @@ use kelk_runtime::sink::{KeptLetter, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
 use kelk_tests::{aws, field_type, index_count, load, sandbox, workspace};
 use opensearch::http::Method;
+use serde_json::{Value, json};
 
 fn cluster() -> Cluster {
     let url = std::env::var("KELK_TEST_OPENSEARCH").expect(
@@ -90,6 +92,13 @@ fn every_format_is_indexed_once_with_its_mappings() {
             documents,
             "{prefix}: one document per event, no duplicates"
         );
+        // The shared ECS component's settings reach every daily index: stored fields compressed
+        // with DEFLATE rather than LZ4 (see BENCHMARKS.md, index storage).
+        let settings =
+            cluster.request(Method::Get, &format!("/{prefix}-*/_settings/index.codec"), None).unwrap().unwrap();
+        for (index, settings) in settings.as_object().unwrap() {
+            assert_eq!(settings["settings"]["index"]["codec"], "best_compression", "{index}");
+        }
         assert_eq!(field_type(&cluster, &format!("{prefix}-*"), "@timestamp"), "date");
         assert_eq!(field_type(&cluster, &format!("{prefix}-*"), "event.dataset"), "keyword");
     }
@@ -118,6 +127,95 @@ fn every_format_is_indexed_once_with_its_mappings() {
         .unwrap()
         .unwrap();
     assert_eq!(search["hits"]["total"]["value"], 1);
+}
+
+/// Every alias in `mappings` (a plugin's properties), dotted, with the field it stands for.
+fn aliases(prefix: &str, mappings: &serde_json::Map<String, Value>, out: &mut Vec<(String, String)>) {
+    for (key, mapping) in mappings {
+        let field = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        if mapping["type"] == "alias" {
+            out.push((field, mapping["path"].as_str().unwrap().to_owned()));
+        } else if let Some(properties) = mapping["properties"].as_object() {
+            aliases(&field, properties, out);
+        }
+    }
+}
+
+#[test]
+fn an_alias_finds_the_documents_its_plugin_wrote_under_the_field_it_stands_for() {
+    let cluster = cluster();
+    fresh(&cluster, "logs-*-aliases-*");
+    let sandbox = sandbox();
+    let samples = [
+        ("kelk-parser-alb", "alb/samples/aws-docs-examples.log", "logs-aws.elb_logs-aliases"),
+        ("kelk-parser-cloudfront", "cloudfront/samples/edge-cases.log", "logs-aws.cloudfront_logs-aliases"),
+        ("kelk-parser-s3access", "s3access/samples/edge-cases.log", "logs-aws.s3access-aliases"),
+    ];
+    let mut letters: Vec<KeptLetter> = Vec::new();
+    let mut checked = 0;
+    for (package, sample, prefix) in samples {
+        let plugin = load(&sandbox, package);
+        kelk_runtime::opensearch::setup::setup(&cluster, &[(&plugin, prefix)], None).unwrap();
+        let mut sink = BulkSink::new(self::cluster());
+        let source = SourceRef::Object(ObjectRef { bucket: "logs".into(), key: sample.into(), ..ObjectRef::default() });
+        let job = Job { index_prefix: Some(prefix), ..Job::new(&source) };
+        let input = std::fs::read(workspace().join("parsers").join(sample)).unwrap();
+        pipeline::ingest(&plugin, &job, &input[..], &mut sink, &mut letters).unwrap();
+        assert_eq!(sink.stats().refused, 0, "{package}: OpenSearch takes every document: {letters:?}");
+        index_count(&cluster, &format!("{prefix}-*"));
+
+        let mappings: Value = serde_json::from_str(&plugin.description.as_ref().unwrap().mappings).unwrap();
+        let mut found = Vec::new();
+        aliases("", mappings.as_object().unwrap(), &mut found);
+        assert!(!found.is_empty(), "{package} has aliases");
+        let search = |body: Value| {
+            let path = format!("/{prefix}-*/_search");
+            cluster.request(Method::Post, &path, Some(body.to_string().as_bytes())).unwrap().unwrap()
+        };
+        let buckets = |field: &str| {
+            let aggregation = json!({ "size": 0, "aggs": { "values": { "terms": { "field": field, "size": 100 } } } });
+            search(aggregation)["aggregations"]["values"]["buckets"].clone()
+        };
+        for (alias, path) in found {
+            // The documents hold the value under the field's name only: OpenSearch would refuse
+            // one writing to the alias.
+            let holding = json!({ "size": 1000, "query": { "exists": { "field": path } } });
+            let hits = search(holding)["hits"]["hits"].as_array().unwrap().clone();
+            assert!(!hits.is_empty(), "{package}: the samples have `{path}`");
+            let mut values: Vec<(Value, u64)> = Vec::new();
+            for hit in &hits {
+                assert!(kelk_tests::get(&hit["_source"], &alias).is_null(), "{package}: {}", hit["_source"]);
+                let value = kelk_tests::get(&hit["_source"], &path).clone();
+                match values.iter_mut().find(|(v, _)| *v == value) {
+                    Some((_, n)) => *n += 1,
+                    None => values.push((value, 1)),
+                }
+            }
+            // A term query on the alias finds the documents with each value under the field.
+            for (value, documents) in &values {
+                let term =
+                    json!({ "size": 0, "track_total_hits": true, "query": { "term": { alias.as_str(): value } } });
+                assert_eq!(
+                    search(term)["hits"]["total"]["value"],
+                    *documents,
+                    "{package}: a term query on `{alias}` finds the documents with `{path}` {value}"
+                );
+            }
+            // The alias aggregates as its field does, where the field has doc values.
+            let caps_path = format!("/{prefix}-*/_field_caps?fields={alias},{path}");
+            let caps = cluster.request(Method::Get, &caps_path, None).unwrap().unwrap();
+            let aggregatable =
+                |field: &str| caps["fields"][field].as_object().unwrap().values().all(|c| c["aggregatable"] == true);
+            assert_eq!(aggregatable(&alias), aggregatable(&path), "{package}: `{alias}` and `{path}`");
+            if aggregatable(&path) {
+                let by_path = buckets(&path);
+                assert_eq!(by_path.as_array().unwrap().len(), values.len(), "{package}: `{path}`");
+                assert_eq!(buckets(&alias), by_path, "{package}: a terms aggregation on `{alias}` is one on `{path}`");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8, "ALB's two aliases, CloudFront's three, S3 access's three");
 }
 
 #[test]

@@ -13,7 +13,9 @@
 //!
 //! ECS: an HTTP request is `http.*`, `url.*`, `user_agent.*`, `source.*`, `tls.*`; a TCP or
 //! SSL connection has no request, and its bytes are `source.bytes`/`destination.bytes`. The
-//! rest is `aws.elb.*`, with `aws.elb.protocol` `http`, `tcp` or `ssl`.
+//! rest is `aws.elb.*`, with `aws.elb.protocol` `http`, `tcp` or `ssl`. `ssl_cipher` and
+//! `trace_id` are written once, as `tls.cipher` and `trace.id`: `aws.elb.ssl_cipher` and
+//! `aws.elb.trace_id`, Elastic's names beside them, are aliases of those in the mappings.
 
 use crate::fields::token;
 use crate::{Fields, NETWORK_EVENT, Shape, WEB_EVENT, event_fields, peer};
@@ -204,9 +206,8 @@ pub fn parse(line: &[u8], typed: bool, doc: &mut Object) -> Result<Timestamp, Re
             elb.object(key).number_text("sec", f[i]);
         }
     }
-    elb.opt_str("ssl_cipher", dash(f[at::SSL_CIPHER])).opt_str("ssl_protocol", dash(f[at::SSL_PROTOCOL]));
+    elb.opt_str("ssl_protocol", dash(f[at::SSL_PROTOCOL]));
     elb.object("target_group").opt_str("arn", dash(f[at::TARGET_GROUP_ARN]));
-    elb.opt_str("trace_id", dash(f[at::TRACE_ID]));
     elb.object("chosen_cert").opt_str("arn", dash(f[at::CHOSEN_CERT_ARN]));
     // Mapped as a long: a priority that is not an integer is left out, as one that is no number.
     if let Some(priority) = dash(f[at::MATCHED_RULE_PRIORITY]).and_then(|p| std::str::from_utf8(p).ok()?.parse().ok()) {

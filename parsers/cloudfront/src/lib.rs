@@ -24,6 +24,11 @@
 //! go under `aws.cloudfront.*`. `x-forwarded-for` is kept as written in
 //! `aws.cloudfront.x_forwarded_for`, and the IP addresses in its list are `network.forwarded_ip`.
 //!
+//! Written once: `x-edge-request-id` is `http.request.id` (and the document's id), `x-host-header`
+//! `url.domain` and `cs-protocol` `url.scheme`. The other ECS names Elastic's integration gives
+//! them, `event.id`, `destination.domain` and `network.protocol`, are aliases of those in the
+//! mappings: searches and aggregations on either name find the same documents.
+//!
 //! Decoding: CloudFront percent-encodes `cs(User-Agent)`, `cs(Referer)` and `cs(Cookie)`, and
 //! real logs encode the user agent twice (`%2520` for a space). Those three fields are decoded
 //! once, and the user agent a second time when one decoding leaves `%20`, `%22` or `%25` in
@@ -350,7 +355,6 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Ve
     {
         let mut event = doc.object("event");
         event.fields(EVENT);
-        event.opt_str("id", request_id);
         if let Some(status) = status {
             event.str("outcome", ecs::http_outcome(status));
         }
@@ -423,12 +427,10 @@ fn write<V: Deref<Target = [u8]>>(v: &Values<V>, layout: &[Column], url: &mut Ve
         url.opt_str("scheme", v.get(F::Protocol));
         url.opt_str("domain", v.get(F::HostHeader));
     }
-    doc.object("destination").opt_str("domain", v.get(F::HostHeader));
     // `x-forwarded-for` lists the addresses a request came through, `, ` between them.
     let forwarded = v.get(F::ForwardedFor).map(unescape);
     {
         let mut network = doc.object("network");
-        network.opt_str("protocol", v.get(F::Protocol));
         if let Some(list) = forwarded.as_deref() {
             let mut ips =
                 list.split(|&b| b == b',').map(<[u8]>::trim_ascii).filter(|a| ecs::parse_ip(a).is_some()).peekable();
@@ -657,7 +659,7 @@ mod tests {
         // One `network` object, not two.
         let (docs, _) = run("#Fields: date time cs-protocol x-forwarded-for\n2025-03-02\t10:00:00\thttps\t192.0.2.9\n");
         assert_eq!(docs[0].matches(r#""network""#).count(), 1, "{}", docs[0]);
-        assert!(docs[0].contains(r#""network":{"protocol":"https","forwarded_ip":["192.0.2.9"]}"#), "{}", docs[0]);
+        assert!(docs[0].contains(r#""network":{"forwarded_ip":["192.0.2.9"]}"#), "{}", docs[0]);
     }
 
     #[test]

@@ -16,8 +16,12 @@
 //! and `event.outcome`; the bytes sent as `http.response.body.bytes`; the total time as
 //! `event.duration`; the request ID as `event.id` and the operation as `event.action`; the TLS
 //! version and cipher as `tls.*`; the remote IP as `source.ip` (`source.address` if it is not
-//! an IP); the rest under `aws.s3access.*`. Two `-` have a meaning of their own: bytes sent is
-//! `-` when S3 sent none (0), and ACL required is `-` when no ACL was required (`false`).
+//! an IP); the rest under `aws.s3access.*`. The request ID, the operation and the bytes sent are
+//! written once, under their ECS names: `aws.s3access.request_id`, `aws.s3access.operation` and
+//! `aws.s3access.bytes_sent`, Elastic's names beside them, are aliases of those in the mappings,
+//! so searches and aggregations on either name find the same documents. Two `-` have a meaning
+//! of their own: bytes sent is `-` when S3 sent none (0), and ACL required is `-` when no ACL
+//! was required (`false`).
 //! Quoted fields have the `\"`-style escapes of access logs undone.
 //!
 //! No document id of the log's own: the request ID (with the host ID) is not unique per line, as
@@ -215,14 +219,11 @@ impl LineParser for S3Access {
         let mut aws = doc.object("aws");
         let mut s3 = aws.object("s3access");
         s3.str("bucket_owner", bucket_owner).str("bucket", bucket);
-        s3.opt_str("requester", requester).opt_str("request_id", request_id).opt_str("operation", operation);
+        s3.opt_str("requester", requester);
         s3.opt_str("key", key).opt_str("request_uri", request_uri.as_deref()).opt_str("error_code", error_code);
-        for (name, value) in [
-            ("bytes_sent", Some(bytes_sent)),
-            ("object_size", object_size),
-            ("total_time", total_time),
-            ("turn_around_time", turn_around_time),
-        ] {
+        for (name, value) in
+            [("object_size", object_size), ("total_time", total_time), ("turn_around_time", turn_around_time)]
+        {
             if let Some(value) = value {
                 s3.u64(name, value);
             }
@@ -357,7 +358,6 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(d["http"]["response"]["body"]["bytes"], 0);
-        assert_eq!(d["aws"]["s3access"]["bytes_sent"], 0);
         assert_eq!(d["aws"]["s3access"]["acl_required"], false);
         assert!(d.get("tls").is_none() && d.get("user_agent").is_none(), "{d}");
     }

@@ -2,9 +2,15 @@
 //! (`templates/kelk-ecs.json`, the one mapping file the host owns) under the plugin's own
 //! (`documents.describe()` of contract 1.1; none for a 1.0 plugin), and the checks that a
 //! document fits them, so that no plugin ships an unmapped or mis-typed field by accident.
+//!
+//! A plugin's mappings may make a field an alias of another (`{"type": "alias", "path": …}`):
+//! a name searches and aggregations find, under which documents hold nothing, as OpenSearch
+//! refuses a document that writes to an alias. A value is written once, under its ECS name,
+//! and the format's own name for it, if it has one, is the alias.
 
 use kelk_sandbox::Plugin;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// The shared ECS component template.
@@ -17,6 +23,8 @@ pub enum MappingsError {
     Invalid { plugin: String, message: String },
     #[error("plugin {plugin}: its mappings make `{field}` a {own}, the shared ECS mappings {ecs}")]
     ContradictsEcs { plugin: String, field: String, own: String, ecs: String },
+    #[error("plugin {plugin}: its mappings make `{field}` an alias of `{path}`, which is not a field they map")]
+    Alias { plugin: String, field: String, path: String },
 }
 
 /// Field types whose values a dashboard can aggregate.
@@ -35,10 +43,21 @@ const AGGREGATABLE: &[&str] = &[
     "boolean",
 ];
 
+/// How a field is mapped.
+enum Mapped<'m> {
+    /// A field of its own type, with its mapping.
+    Leaf(&'m Value),
+    /// Under a `flat_object` field.
+    FlatObject,
+    Object,
+}
+
 /// A plugin's mappings over the shared ECS ones.
 pub struct Mappings {
     ecs: Map<String, Value>,
     own: Map<String, Value>,
+    /// Each alias field of the plugin's, with the field it stands for.
+    aliases: HashMap<String, String>,
 }
 
 impl Mappings {
@@ -58,12 +77,28 @@ impl Mappings {
                 other => return Err(invalid(format!("found {other}"))),
             },
         };
-        let mappings = Mappings { ecs: ecs_properties(), own };
+        let mut mappings = Mappings { ecs: ecs_properties(), own, aliases: HashMap::new() };
         let mut fields = Vec::new();
         leaves("", &mappings.own, &mut fields);
-        for (field, own) in fields {
+        for (field, mapping) in &fields {
+            if mapping["type"] == "alias" {
+                let path =
+                    mapping["path"].as_str().ok_or_else(|| invalid(format!("the alias `{field}` has no path")))?;
+                mappings.aliases.insert(field.clone(), path.to_owned());
+            }
+        }
+        for (field, mapping) in fields {
+            // An alias is the type of its field: `event.id` may stand for another keyword.
+            let own = match mappings.aliases.get(&field) {
+                Some(path) => match mappings.concrete_type(path) {
+                    Some(kind) if !matches!(kind, "object" | "alias" | "flat_object") => kind,
+                    _ => return Err(MappingsError::Alias { plugin: plugin.into(), field, path: path.clone() }),
+                },
+                None => mapping["type"].as_str().unwrap_or_default(),
+            };
             let ecs = lookup(&mappings.ecs, &field).and_then(|m| m.get("type")).and_then(Value::as_str);
             if let Some(ecs) = ecs.filter(|ecs| *ecs != own) {
+                let own = own.to_owned();
                 return Err(MappingsError::ContradictsEcs { plugin: plugin.into(), field, own, ecs: ecs.to_owned() });
             }
         }
@@ -75,26 +110,47 @@ impl Mappings {
         &self.own
     }
 
-    /// The type a dotted field is mapped as (`flat_object` for anything under one).
+    /// The type a dotted field is mapped as (`flat_object` for anything under one); an alias's
+    /// is its field's, as searches and aggregations see it.
     pub fn field_type(&self, field: &str) -> Option<&str> {
+        self.concrete_type(self.aliases.get(field).map_or(field, String::as_str))
+    }
+
+    /// The type a dotted field is mapped as, `alias` for an alias.
+    fn concrete_type(&self, field: &str) -> Option<&str> {
+        match self.mapping(field)? {
+            Mapped::Leaf(mapping) => mapping["type"].as_str(),
+            Mapped::FlatObject => Some("flat_object"),
+            Mapped::Object => Some("object"),
+        }
+    }
+
+    /// How a dotted field is mapped, the plugin's own mappings first.
+    fn mapping(&self, field: &str) -> Option<Mapped<'_>> {
         [&self.own, &self.ecs].into_iter().find_map(|props| {
             let mut props = props;
             let mut parts = field.split('.').peekable();
             while let Some(part) = parts.next() {
                 let mapping = props.get(part)?;
                 match mapping.get("type").and_then(Value::as_str) {
-                    Some("flat_object") => return Some("flat_object"),
-                    Some(kind) if parts.peek().is_none() => return Some(kind),
+                    Some("flat_object") => return Some(Mapped::FlatObject),
+                    Some(_) if parts.peek().is_none() => return Some(Mapped::Leaf(mapping)),
                     _ => props = mapping.get("properties")?.as_object()?,
                 }
             }
-            Some("object")
+            Some(Mapped::Object)
         })
     }
 
-    /// Whether a dashboard can aggregate on `field`.
+    /// Whether a dashboard can aggregate on `field`: a type with doc values, not turned off.
     pub fn aggregatable(&self, field: &str) -> bool {
-        self.field_type(field).is_some_and(|kind| AGGREGATABLE.contains(&kind))
+        match self.mapping(self.aliases.get(field).map_or(field, String::as_str)) {
+            Some(Mapped::Leaf(mapping)) => {
+                mapping["type"].as_str().is_some_and(|kind| AGGREGATABLE.contains(&kind))
+                    && mapping.get("doc_values") != Some(&Value::Bool(false))
+            }
+            _ => false,
+        }
     }
 
     /// What in `document` its mappings do not cover, or cover with a type its value does not
@@ -117,6 +173,11 @@ impl Mappings {
     }
 
     fn check_value(&self, field: &str, value: &Value, problems: &mut Vec<String>) {
+        if let Some(path) = self.aliases.get(field) {
+            problems
+                .push(format!("`{field}` is an alias of `{path}`: OpenSearch refuses a document that writes to it"));
+            return;
+        }
         let kind = self.field_type(field);
         match (kind, value) {
             (Some("flat_object"), _) => {}
@@ -164,12 +225,12 @@ fn lookup<'p>(props: &'p Map<String, Value>, field: &str) -> Option<&'p Value> {
     }
 }
 
-/// Every typed field under `props`, dotted, with its type.
-fn leaves(prefix: &str, props: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+/// Every typed field under `props`, dotted, with its mapping.
+fn leaves<'p>(prefix: &str, props: &'p Map<String, Value>, out: &mut Vec<(String, &'p Value)>) {
     for (key, mapping) in props {
         let field = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
         match (mapping.get("type").and_then(Value::as_str), mapping.get("properties").and_then(Value::as_object)) {
-            (Some(kind), _) => out.push((field, kind.to_owned())),
+            (Some(_), _) => out.push((field, mapping)),
             (None, Some(props)) => leaves(&field, props, out),
             (None, None) => {}
         }
@@ -211,6 +272,57 @@ mod tests {
             ]
         );
         assert!(m.aggregatable("source.ip") && m.aggregatable("aws.x.n") && !m.aggregatable("url.original.text"));
+        let without_doc_values = with_own(json!({ "id": { "type": "keyword", "doc_values": false } }));
+        assert!(!without_doc_values.aggregatable("id") && without_doc_values.field_type("id") == Some("keyword"));
+    }
+
+    #[test]
+    fn an_alias_is_its_fields_type_and_holds_no_value() {
+        let m = with_own(json!({
+            "aws": { "properties": { "x": { "properties": {
+                "trace_id": { "type": "alias", "path": "trace.id" },
+                "n": { "type": "long" }, "count": { "type": "alias", "path": "aws.x.n" }
+            } } } },
+            "event": { "properties": { "id": { "type": "alias", "path": "http.request.id" } } }
+        }));
+        assert_eq!(m.field_type("aws.x.trace_id"), Some("keyword"));
+        assert_eq!(m.field_type("aws.x.count"), Some("long"));
+        assert_eq!(m.field_type("event.id"), Some("keyword"), "an ECS field may be an alias of another of its type");
+        // An alias aggregates as its field does: `http.request.id` has no doc values.
+        assert!(m.aggregatable("aws.x.count") && m.aggregatable("aws.x.trace_id") == m.aggregatable("trace.id"));
+        assert!(!m.aggregatable("event.id") && !m.aggregatable("http.request.id"));
+        let fine =
+            json!({ "trace": { "id": "Root=1-2" }, "http": { "request": { "id": "r1" } }, "aws": { "x": { "n": 1 } } });
+        assert!(m.check(&fine).is_empty(), "{:?}", m.check(&fine));
+        let writes_aliases = json!({ "aws": { "x": { "trace_id": "Root=1-2" } }, "event": { "id": "r1" } });
+        assert_eq!(
+            m.check(&writes_aliases),
+            [
+                "`aws.x.trace_id` is an alias of `trace.id`: OpenSearch refuses a document that writes to it",
+                "`event.id` is an alias of `http.request.id`: OpenSearch refuses a document that writes to it",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_alias_names_a_field_of_the_type_ecs_gives_its_name() {
+        let error = |own: Value| Mappings::new("p", Some(&own.to_string())).err().unwrap().to_string();
+        assert_eq!(
+            error(json!({ "a": { "type": "alias", "path": "no.such.field" } })),
+            "plugin p: its mappings make `a` an alias of `no.such.field`, which is not a field they map"
+        );
+        assert_eq!(
+            error(json!({ "a": { "type": "alias", "path": "source" } })),
+            "plugin p: its mappings make `a` an alias of `source`, which is not a field they map"
+        );
+        assert_eq!(
+            error(json!({ "a": { "type": "alias" } })),
+            "plugin p: its mappings are not a JSON object of properties: the alias `a` has no path"
+        );
+        assert_eq!(
+            error(json!({ "event": { "properties": { "id": { "type": "alias", "path": "source.port" } } } })),
+            "plugin p: its mappings make `event.id` a long, the shared ECS mappings keyword"
+        );
     }
 
     #[test]
