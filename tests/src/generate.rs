@@ -179,7 +179,9 @@ impl Log {
     /// of its own.
     pub const FORMATS: &[(&str, u64, Generator)] = &[
         ("alb", 1, Log::alb),
+        ("elb-classic", 11, Log::elb_classic),
         ("nlb", 5, Log::nlb),
+        ("alb-connection", 12, Log::alb_connection),
         ("cloudfront", 2, Log::cloudfront),
         ("cloudfront-json", 6, Log::cloudfront_json),
         ("apache", 3, Log::apache),
