@@ -33,19 +33,20 @@ pub(crate) fn compile_cached(
     sha256: &str,
     wasm: &[u8],
 ) -> wasmtime::Result<Component> {
+    let compile = || tracing::debug_span!("plugin.compile").in_scope(|| Component::new(engine, wasm));
     let Some(dir) = cache_dir else {
-        return Component::new(engine, wasm);
+        return compile();
     };
     let path = dir.join(format!("{sha256}-{}.cwasm", engine_fingerprint(engine)));
     if path.exists() {
         // SAFETY: the cache directory is written only by this function, from bytes whose
         // sha256 is in the name; deserialize still checks the wasmtime version and settings.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+        match tracing::debug_span!("plugin.cached").in_scope(|| unsafe { Component::deserialize_file(engine, &path) }) {
             Ok(component) => return Ok(component),
             Err(e) => tracing::warn!(path = %path.display(), error = %e, "precompiled plugin unusable; recompiling"),
         }
     }
-    let component = Component::new(engine, wasm)?;
+    let component = compile()?;
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;

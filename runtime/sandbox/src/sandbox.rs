@@ -35,19 +35,22 @@ pub struct Sandbox {
 impl Sandbox {
     /// A sandbox whose compiled plugins are cached under `cache_dir`, if given.
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> wasmtime::Result<Self> {
-        let engine = Engine::new(&engine_config())?;
-        let mut linker = Linker::new(&engine);
-        crate::wasi::link(&mut linker)?;
+        // Each step in a span of its own, as in loading a plugin, to time a cold start.
+        let engine = tracing::debug_span!("sandbox.engine").in_scope(|| Engine::new(&engine_config()))?;
+        let linker = tracing::debug_span!("sandbox.linker").in_scope(|| {
+            let mut linker = Linker::new(&engine);
+            crate::wasi::link(&mut linker).map(|()| linker)
+        })?;
         let stop = Arc::new(AtomicBool::new(false));
-        let ticker = {
+        let ticker = tracing::debug_span!("sandbox.epoch_thread").in_scope(|| {
             let (engine, stop) = (engine.clone(), stop.clone());
             std::thread::Builder::new().name("kelk-epoch".into()).spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
                 }
-            })?
-        };
+            })
+        })?;
         Ok(Sandbox { engine, linker, limits, cache_dir, ticker: Some((stop, ticker)) })
     }
 

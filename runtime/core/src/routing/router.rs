@@ -1,6 +1,6 @@
 //! A routing config made ready: its globs compiled, its plugins loaded into the sandbox.
 
-use super::config::{PluginSource, RoutingConfig, RoutingError, verify};
+use super::config::{PluginSource, RoutingConfig, RoutingError, verify, verify_artifact};
 use crate::source::ObjectRef;
 use globset::{Glob, GlobMatcher};
 use kelk_sandbox::{Plugin, Sandbox};
@@ -42,6 +42,26 @@ pub enum LogGroupRoute<'r> {
 /// The plugin a Firehose stream gets when no route names it.
 pub const DEFAULT_STREAM_PLUGIN: &str = "apache";
 
+/// Loads a plugin from its component and, where the config names one, the artifact precompiled
+/// from it, each checked first against the sha256 the config gives.
+pub fn load_plugin(
+    sandbox: &Sandbox,
+    name: &str,
+    source: &PluginSource,
+    wasm: &[u8],
+    artifact: Option<&[u8]>,
+) -> Result<Plugin, RoutingError> {
+    tracing::debug_span!("routing.verify", plugin = name).in_scope(|| verify(name, source, wasm))?;
+    match artifact {
+        Some(artifact) => {
+            tracing::debug_span!("routing.verify_artifact", plugin = name)
+                .in_scope(|| verify_artifact(name, source, artifact))?;
+            Ok(sandbox.load_precompiled(name, wasm, artifact)?)
+        }
+        None => Ok(sandbox.load(name, wasm)?),
+    }
+}
+
 /// Routes objects to loaded plugins.
 pub struct Router {
     routes: Vec<ReadyRoute>,
@@ -58,11 +78,7 @@ impl Router {
         let config = RoutingConfig::from_json(&read(config_path)?)?;
         let base = config_path.parent().unwrap_or(Path::new("."));
         Self::build(config, |name, source| match (&source.path, &source.key) {
-            (Some(path), _) => {
-                let wasm = read(&base.join(path))?;
-                verify(name, source, &wasm)?;
-                Ok(Arc::new(sandbox.load(name, &wasm)?))
-            }
+            (Some(path), _) => Ok(Arc::new(load_plugin(sandbox, name, source, &read(&base.join(path))?, None)?)),
             _ => Err(RoutingError::Invalid(format!(
                 "plugin `{name}` is in S3 (`key`); a local routing config needs `path`"
             ))),
