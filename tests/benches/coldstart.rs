@@ -25,8 +25,9 @@
 //! init duration. A local config names `.wasm` files, so the plugins come precompiled from the
 //! compile cache (`KELK_CACHE_DIR`, warm), or are compiled with the cache empty.
 //!
-//! `cargo bench -p kelk-tests --bench coldstart` (`KELK_BENCH_RUNS`, 15 by default; the median
-//! and the fastest run of each step are printed, in milliseconds).
+//! `cargo bench -p kelk-tests --bench coldstart [precompiled|compiled|cache|lambda …]` (all by
+//! default; `KELK_BENCH_RUNS`, 15 by default; the median and the fastest run of each step are
+//! printed, in milliseconds).
 
 use kelk_runtime::aws::Aws;
 use kelk_runtime::opensearch::templates::Templates;
@@ -141,11 +142,9 @@ fn child(way: &str, dir: &Path) {
     if let Ok(url) = std::env::var("KELK_TEST_OPENSEARCH") {
         let runtime = kelk_runtime::runtime().unwrap();
         let cluster = Cluster::connect(&url, Auth::None, &Aws::new(runtime.handle().clone())).unwrap();
-        let mut templates = Templates::default();
+        let destinations = router.destinations().into_iter().map(|(plugin, prefix)| (plugin.into(), prefix));
         steps.time("", "index templates (after ready; OpenSearch)", || {
-            for (plugin, prefix) in router.destinations() {
-                templates.install(&cluster, plugin, prefix).unwrap();
-            }
+            Templates::default().install_all(&cluster, destinations).unwrap();
         });
     }
     for (plugin, step, took) in steps.0 {
@@ -199,6 +198,9 @@ fn main() {
     {
         return child(way, Path::new(dir));
     }
+    // The ways and `lambda` named on the command line; all of them when none is.
+    let chosen = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    let ways: Vec<&str> = WAYS.into_iter().filter(|way| chosen(way)).collect();
     let runs = std::env::var("KELK_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     let dir = tempfile::tempdir().unwrap();
     prepare(dir.path());
@@ -208,7 +210,7 @@ fn main() {
     let exe: PathBuf = std::env::current_exe().unwrap();
     // The ways in turn, so that the machine's load falls on each alike.
     for _ in 0..runs {
-        for way in WAYS {
+        for &way in &ways {
             let out = Command::new(&exe).args(["--child", way]).arg(dir.path()).output().unwrap();
             assert!(out.status.success(), "{way}: {}", String::from_utf8_lossy(&out.stderr));
             for line in String::from_utf8(out.stdout).unwrap().lines() {
@@ -221,7 +223,7 @@ fn main() {
             }
         }
     }
-    for way in WAYS {
+    for &way in &ways {
         println!("\n{way} ({runs} runs)          median ms   fastest ms");
         for key in order.iter().filter(|k| k.0 == way) {
             let mut runs = times[key].clone();
@@ -233,8 +235,10 @@ fn main() {
             println!("{label:<52} {:>8.3} {:>10.3}", ms(runs[runs.len() / 2]), ms(runs[0]));
         }
     }
-    if std::env::var_os("KELK_TEST_LAMBDA_EMULATOR").is_some() {
-        lambda_init(dir.path(), runs);
+    match std::env::var_os("KELK_TEST_LAMBDA_EMULATOR") {
+        Some(_) if chosen("lambda") => lambda_init(dir.path(), runs),
+        None if !args.is_empty() && chosen("lambda") => panic!("`lambda` needs KELK_TEST_LAMBDA_EMULATOR"),
+        _ => {}
     }
 }
 

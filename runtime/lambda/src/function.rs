@@ -292,21 +292,17 @@ fn install(
     retention: Option<u32>,
 ) -> Result<(), RoutingError> {
     let mut new = false;
-    for (plugin, prefix) in router.destinations() {
-        match templates.install(cluster, plugin, prefix)? {
-            Some(Installed::Put(name)) => {
-                tracing::info!(plugin = plugin.info.name, template = name, "index template put");
+    let destinations = router.destinations().into_iter().map(|(plugin, prefix)| (plugin.into(), prefix));
+    for (plugin, installed) in templates.install_all(cluster, destinations)? {
+        match installed {
+            Installed::Put(name) => {
+                tracing::info!(plugin, template = name, "index template put");
                 new = true;
             }
-            Some(Installed::Superseded { ours, by }) => {
-                tracing::warn!(
-                    plugin = plugin.info.name,
-                    template = ours,
-                    newer = by,
-                    "a newer plugin's index template is in charge"
-                );
+            Installed::Superseded { ours, by } => {
+                tracing::warn!(plugin, template = ours, newer = by, "a newer plugin's index template is in charge");
             }
-            Some(Installed::Present(_)) | None => {}
+            Installed::Present(_) => {}
         }
     }
     if let (true, Some(days)) = (new, retention) {

@@ -15,6 +15,7 @@ use super::mappings::{ECS_TEMPLATE, Mappings, MappingsError};
 use kelk_sandbox::Plugin;
 use opensearch::http::Method;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io;
 
@@ -125,39 +126,92 @@ impl Templates {
         &mut self,
         cluster: &Cluster,
         plugin: impl Into<Author<'a>>,
-        prefix: &str,
+        prefix: &'a str,
     ) -> Result<Option<Installed>, TemplateError> {
-        let plugin = plugin.into();
-        let key = (plugin.sha256.to_owned(), prefix.to_owned());
-        if self.done.contains(&key) {
-            return Ok(None);
+        Ok(self.install_all(cluster, [(plugin.into(), prefix)])?.pop().map(|(_, installed)| installed))
+    }
+
+    /// Makes sure the template of each plugin for its prefix, and the shared ECS component, are
+    /// in the cluster, skipping what this process has installed before; what was done, by
+    /// plugin name. Asking costs two requests whatever the number of plugins (the component,
+    /// and the list of KELK's index templates), and only what is missing or older is put: a
+    /// cold start with its templates in place waits for two answers.
+    pub fn install_all<'a>(
+        &mut self,
+        cluster: &Cluster,
+        destinations: impl IntoIterator<Item = (Author<'a>, &'a str)>,
+    ) -> Result<Vec<(&'a str, Installed)>, TemplateError> {
+        let mut new = Vec::new();
+        for (plugin, prefix) in destinations {
+            if !self.done.contains(&(plugin.sha256.to_owned(), prefix.to_owned())) {
+                // Checked here, before the cluster is asked: a plugin's own mistake is not a refusal.
+                let (name, template) = index_template(plugin, prefix)?;
+                new.push((plugin, prefix, name, template));
+            }
         }
-        // Checked here, before the cluster is asked: a plugin's own mistake is not a refusal.
-        let (name, template) = index_template(plugin, prefix)?;
-        let failed = |source: io::Error| match source.kind() {
+        let failed = |plugin: &Author, prefix: &str, source: io::Error| match source.kind() {
             io::ErrorKind::InvalidData => {
                 TemplateError::Refused { plugin: plugin.name.into(), prefix: prefix.into(), reason: source.to_string() }
             }
             _ => TemplateError::Cluster { plugin: plugin.name.into(), prefix: prefix.into(), source },
         };
+        let Some((first, first_prefix, ..)) = new.first() else { return Ok(Vec::new()) };
         if !self.ecs {
-            cluster
-                .request(Method::Put, &format!("/_component_template/{ECS_COMPONENT}"), Some(ECS_TEMPLATE.as_bytes()))
-                .map_err(failed)?;
+            put_ecs(cluster).map_err(|e| failed(first, first_prefix, e))?;
             self.ecs = true;
         }
-        let installed = install(cluster, plugin.sha256, prefix, name, &template).map_err(failed)?;
-        self.done.insert(key);
-        Ok(Some(installed))
+        // Every version's template of every prefix, without their mappings.
+        let listed = "/_index_template/kelk-*?filter_path=index_templates.name,index_templates.index_template.version,index_templates.index_template._meta";
+        let found = cluster.request(Method::Get, listed, None).map_err(|e| failed(first, first_prefix, e))?;
+        let mut found = match found.map(|mut found| found["index_templates"].take()) {
+            Some(Value::Array(found)) => found,
+            _ => Vec::new(),
+        };
+        let mut done = Vec::new();
+        for (plugin, prefix, name, template) in new {
+            let installed = install(cluster, &mut found, plugin.sha256, prefix, name, &template)
+                .map_err(|e| failed(&plugin, prefix, e))?;
+            self.done.insert((plugin.sha256.to_owned(), prefix.to_owned()));
+            done.push((plugin.name, installed));
+        }
+        Ok(done)
     }
 }
 
-fn install(cluster: &Cluster, sha256: &str, prefix: &str, name: String, template: &Value) -> io::Result<Installed> {
+/// Puts the shared ECS component template, unless the cluster holds this very one: its
+/// `_meta` names the sha256 of the source it was put from.
+fn put_ecs(cluster: &Cluster) -> io::Result<()> {
+    let sha256 = hex::encode(Sha256::digest(ECS_TEMPLATE));
+    let path = format!("/_component_template/{ECS_COMPONENT}");
+    let there = cluster.request(
+        Method::Get,
+        &format!("{path}?filter_path=component_templates.component_template._meta"),
+        None,
+    )?;
+    let there = there.unwrap_or_default();
+    if there["component_templates"][0]["component_template"]["_meta"]["sha256"] == sha256 {
+        return Ok(());
+    }
+    let mut template: Value = serde_json::from_str(ECS_TEMPLATE).expect("the shared ECS template is JSON");
+    template["_meta"] = json!({ "managed_by": "kelk", "sha256": sha256 });
+    cluster.request(Method::Put, &path, Some(template.to_string().as_bytes()))?;
+    Ok(())
+}
+
+/// Puts `template` (named `name`, of the plugin build `sha256`) unless it, or a newer version's
+/// for the same prefix, is among `found` (the cluster's KELK index templates, kept up to date
+/// with what this puts and deletes), and deletes the older versions' it replaces.
+fn install(
+    cluster: &Cluster,
+    found: &mut Vec<Value>,
+    sha256: &str,
+    prefix: &str,
+    name: String,
+    template: &Value,
+) -> io::Result<Installed> {
     let ours = template["version"].as_u64().expect("set above");
-    // Every version's template for this prefix (the name pattern also matches longer prefixes).
-    let found = cluster.request(Method::Get, &format!("/_index_template/kelk-{prefix}-*"), None)?.unwrap_or_default();
     let mut older = Vec::new();
-    for t in found["index_templates"].as_array().into_iter().flatten() {
+    for t in found.iter() {
         let (their_name, body) = (t["name"].as_str().unwrap_or_default(), &t["index_template"]);
         if body["_meta"]["index_prefix"] != prefix {
             continue;
@@ -174,9 +228,11 @@ fn install(cluster: &Cluster, sha256: &str, prefix: &str, name: String, template
         }
     }
     cluster.request(Method::Put, &format!("/_index_template/{name}"), Some(template.to_string().as_bytes()))?;
-    for old in older {
+    for old in &older {
         cluster.request(Method::Delete, &format!("/_index_template/{old}"), None)?;
     }
+    found.retain(|t| !older.iter().any(|old| t["name"] == **old) && t["name"] != *name);
+    found.push(json!({ "name": name, "index_template": template }));
     Ok(Installed::Put(name))
 }
 
