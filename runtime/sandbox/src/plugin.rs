@@ -39,6 +39,16 @@ pub enum PluginError {
         /// The first forbidden import.
         import: String,
     },
+    /// The component is not the one its source names.
+    #[error("plugin {plugin}: its sha256 is {actual}, {expected} was expected; refusing it")]
+    Sha256Mismatch {
+        /// The plugin.
+        plugin: String,
+        /// The sha256 its source gives.
+        expected: String,
+        /// Its own.
+        actual: String,
+    },
     /// The component does not export the contract, or claims another major version.
     #[error("plugin {plugin} does not implement the kelk:parser@{CONTRACT_VERSION} contract: {message}")]
     Contract {
@@ -80,12 +90,16 @@ pub(crate) fn load(
     limits: Limits,
     name: &str,
     wasm: &[u8],
+    expected_sha256: Option<&str>,
     artifact: Option<&[u8]>,
 ) -> Result<Plugin, PluginError> {
     let engine = linker.engine();
     // Each step in a span of its own, so that a cold start can be timed step by step
     // (`tests/benches/coldstart.rs`, or `KELK_LOG=debug` with span timings).
     let sha256 = tracing::debug_span!("plugin.sha256", plugin = name).in_scope(|| hex::encode(Sha256::digest(wasm)));
+    if let Some(expected) = expected_sha256.filter(|expected| !expected.eq_ignore_ascii_case(&sha256)) {
+        return Err(PluginError::Sha256Mismatch { plugin: name.into(), expected: expected.into(), actual: sha256 });
+    }
     let precompiled = artifact.and_then(|artifact| {
         // SAFETY: the artifact comes from the plugin store, which is trusted as much as the
         // components it holds; wasmtime checks its version, target and settings.

@@ -1,9 +1,9 @@
 //! A routing config made ready: its globs compiled, its plugins loaded into the sandbox.
 
-use super::config::{PluginSource, RoutingConfig, RoutingError, verify, verify_artifact};
+use super::config::{PluginSource, RoutingConfig, RoutingError, verify_artifact};
 use crate::source::ObjectRef;
 use globset::{Glob, GlobMatcher};
-use kelk_sandbox::{Plugin, Sandbox};
+use kelk_sandbox::{Plugin, PluginError, Sandbox};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -43,7 +43,7 @@ pub enum LogGroupRoute<'r> {
 pub const DEFAULT_STREAM_PLUGIN: &str = "apache";
 
 /// Loads a plugin from its component and, where the config names one, the artifact precompiled
-/// from it, each checked first against the sha256 the config gives.
+/// from it, each checked against the sha256 the config gives before it is used.
 pub fn load_plugin(
     sandbox: &Sandbox,
     name: &str,
@@ -51,14 +51,16 @@ pub fn load_plugin(
     wasm: &[u8],
     artifact: Option<&[u8]>,
 ) -> Result<Plugin, RoutingError> {
-    tracing::debug_span!("routing.verify", plugin = name).in_scope(|| verify(name, source, wasm))?;
-    match artifact {
-        Some(artifact) => {
-            tracing::debug_span!("routing.verify_artifact", plugin = name)
-                .in_scope(|| verify_artifact(name, source, artifact))?;
-            Ok(sandbox.load_precompiled(name, wasm, artifact)?)
+    if let Some(artifact) = artifact {
+        tracing::debug_span!("routing.verify_artifact", plugin = name)
+            .in_scope(|| verify_artifact(name, source, artifact))?;
+    }
+    // The sandbox checks the component's sha256 as it hashes it for the plugin's identity.
+    match sandbox.load_checked(name, wasm, source.sha256.as_deref(), artifact) {
+        Err(PluginError::Sha256Mismatch { expected, actual, .. }) => {
+            Err(RoutingError::Sha256Mismatch { plugin: name.into(), expected, actual })
         }
-        None => Ok(sandbox.load(name, wasm)?),
+        loaded => Ok(loaded?),
     }
 }
 
