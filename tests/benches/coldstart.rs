@@ -11,7 +11,9 @@
 //!
 //! S3 is left out: the routing config names its plugins by key as the plugin store's does, and
 //! the bytes are read from local files (in the page cache) where the host GETs them from S3;
-//! that read is shown on a line of its own. Each run is a process of its own (the bench runs
+//! that read is shown on a line of its own. With `KELK_TEST_S3`, a fourth way, **store**, is the
+//! precompiled one through the plugin store itself (`PluginStore::refresh`), its GETs answered
+//! by that S3 server: S3's latency included, as the local server has it. Each run is a process of its own (the bench runs
 //! itself), since a cold start is a process's first load; the steps inside the sandbox are its
 //! `debug` spans, timed by a subscriber layer here. With `KELK_TEST_OPENSEARCH`, a cold start's
 //! index template requests (the shared ECS component, then each plugin's template) are timed
@@ -25,11 +27,13 @@
 //! init duration. A local config names `.wasm` files, so the plugins come precompiled from the
 //! compile cache (`KELK_CACHE_DIR`, warm), or are compiled with the cache empty.
 //!
-//! `cargo bench -p kelk-tests --bench coldstart [precompiled|compiled|cache|lambda …]` (all by
-//! default; `KELK_BENCH_RUNS`, 15 by default; the median and the fastest run of each step are
-//! printed, in milliseconds).
+//! `cargo bench -p kelk-tests --bench coldstart [precompiled|compiled|cache|store|lambda …]`
+//! (all by default; `KELK_BENCH_RUNS`, 15 by default; the median and the fastest run of each
+//! step are printed, in milliseconds).
 
 use kelk_runtime::aws::Aws;
+use kelk_runtime::aws::plugin_store::PluginStore;
+use kelk_runtime::aws::s3::{Precondition, S3, S3Uri};
 use kelk_runtime::opensearch::templates::Templates;
 use kelk_runtime::opensearch::{Auth, Cluster};
 use kelk_runtime::routing::{Router, RoutingConfig, RoutingError, load_plugin};
@@ -52,23 +56,41 @@ const PLUGINS: [(&str, &str); 4] = [
     ("cloudfront", "kelk-parser-cloudfront"),
     ("cloudtrail", "kelk-parser-cloudtrail"),
 ];
-const WAYS: [&str; 3] = ["precompiled", "compiled", "cache"];
+const WAYS: [&str; 4] = ["precompiled", "compiled", "cache", "store"];
+/// The plugin store's bucket in the S3 server, for the way `store`.
+const STORE_BUCKET: &str = "kelk-coldstart";
 
-/// The spans closed so far, with how long each was open.
-static CLOSED: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
+/// The spans closed so far: their `plugin` field (or ""), name, and how long each was open.
+static CLOSED: Mutex<Vec<(String, &'static str, Duration)>> = Mutex::new(Vec::new());
 
-/// Times every span: its start kept in the span, its length recorded when it closes.
+/// A span's `plugin` field.
+#[derive(Default)]
+struct PluginField(String);
+
+impl tracing::field::Visit for PluginField {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "plugin" {
+            self.0 = value.to_owned();
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+/// Times every span: its start and plugin kept in the span, its length recorded when it closes.
 struct SpanTimer;
 
 impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanTimer {
-    fn on_new_span(&self, _: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        ctx.span(id).expect("a new span").extensions_mut().insert(Instant::now());
+    fn on_new_span(&self, attributes: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut plugin = PluginField::default();
+        attributes.record(&mut plugin);
+        ctx.span(id).expect("a new span").extensions_mut().insert((Instant::now(), plugin.0));
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let span = ctx.span(&id).expect("a closed span");
-        let started = *span.extensions().get::<Instant>().expect("set when opened");
-        CLOSED.lock().unwrap().push((span.name(), started.elapsed()));
+        let (started, plugin) = span.extensions().get::<(Instant, String)>().cloned().expect("set when opened");
+        CLOSED.lock().unwrap().push((plugin, span.name(), started.elapsed()));
     }
 }
 
@@ -77,14 +99,14 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for SpanTimer {
 struct Steps(Vec<(String, String, Duration)>);
 
 impl Steps {
-    /// Runs `f` as the step `step` (of `plugin`), and the spans it closed as steps inside it.
-    fn time<T>(&mut self, plugin: &str, step: &str, f: impl FnOnce() -> T) -> T {
+    /// Runs `f` as the step `step`, and the spans it closed as steps inside it (of their plugin).
+    fn time<T>(&mut self, step: &str, f: impl FnOnce() -> T) -> T {
         CLOSED.lock().unwrap().clear();
         let started = Instant::now();
         let out = f();
-        self.0.push((plugin.into(), step.into(), started.elapsed()));
-        for (span, took) in CLOSED.lock().unwrap().drain(..) {
-            self.0.push((plugin.into(), format!("  {span}"), took));
+        self.0.push((String::new(), step.into(), started.elapsed()));
+        for (plugin, span, took) in CLOSED.lock().unwrap().drain(..) {
+            self.0.push((plugin, format!("  {span}"), took));
         }
         out
     }
@@ -102,28 +124,26 @@ fn child(way: &str, dir: &Path) {
         ),
     )
     .unwrap();
+    // The AWS and OpenSearch clients' runtime, made before the clock starts, as the host's is.
+    let runtime = kelk_runtime::runtime().unwrap();
+    let aws = Aws::new(runtime.handle().clone());
     let mut steps = Steps::default();
     let started = Instant::now();
     let cache = (way == "cache").then(|| dir.join("cache"));
-    let sandbox = steps.time("", "sandbox", || Sandbox::new(Limits::default(), cache).unwrap());
-    let config_file = dir.join(format!("{way}.routing.json"));
-    let config = steps.time("", "routing config (read, parsed)", || {
-        RoutingConfig::from_json(&std::fs::read(config_file).unwrap()).unwrap()
-    });
-    let read = |key: &str| std::fs::read(dir.join(key)).unwrap();
-    let mut loaded = Vec::new();
-    let router = Router::build(config, |name, source| {
-        let key = source.key.as_deref().unwrap();
-        let (wasm, artifact) = steps.time(name, "bytes read (local files, for S3)", || {
-            (read(key), source.precompiled_key.as_deref().map(read))
-        });
-        loaded.push(name.to_owned());
-        let plugin =
-            steps.time(name, "load_plugin", || load_plugin(&sandbox, name, source, &wasm, artifact.as_deref()));
-        Ok::<_, RoutingError>(Arc::new(plugin?))
-    })
-    .unwrap();
-    assert_eq!(loaded.len(), PLUGINS.len());
+    let sandbox = steps.time("sandbox", || Sandbox::new(Limits::default(), cache).unwrap());
+    let mut store = None;
+    let router = match way {
+        "store" => {
+            let s3 = steps.time("S3 client (AWS configuration)", || S3::new(&aws));
+            let config = format!("s3://{STORE_BUCKET}/precompiled.routing.json").parse().unwrap();
+            let store = store.insert(PluginStore::new(s3, config, Duration::ZERO));
+            steps.time("routing config and plugins from the S3 server (PluginStore::refresh)", || {
+                store.refresh(&sandbox, |_| Ok(())).unwrap()
+            });
+            store.router().unwrap()
+        }
+        _ => &local_router(way, dir, &sandbox, &mut steps),
+    };
     let object = ObjectRef { bucket: "logs".into(), key: "alb/x.log".into(), version_id: None, etag: None };
     let ctx = SourceContext {
         bucket: object.bucket.clone(),
@@ -132,7 +152,7 @@ fn child(way: &str, dir: &Path) {
         log_type: String::new(),
         options: Vec::new(),
     };
-    let session = steps.time("", "first session opened", || {
+    let session = steps.time("first session opened", || {
         let routed = router.route(&object).expect("routed to alb");
         routed.plugin.session(&ctx, "s3://logs/alb/x.log").unwrap()
     });
@@ -140,10 +160,9 @@ fn child(way: &str, dir: &Path) {
     drop(session);
     steps.0.push((String::new(), "ready for the first object".into(), ready));
     if let Ok(url) = std::env::var("KELK_TEST_OPENSEARCH") {
-        let runtime = kelk_runtime::runtime().unwrap();
-        let cluster = Cluster::connect(&url, Auth::None, &Aws::new(runtime.handle().clone())).unwrap();
+        let cluster = Cluster::connect(&url, Auth::None, &aws).unwrap();
         let destinations = router.destinations().into_iter().map(|(plugin, prefix)| (plugin.into(), prefix));
-        steps.time("", "index templates (after ready; OpenSearch)", || {
+        steps.time("index templates (after ready; OpenSearch)", || {
             Templates::default().install_all(&cluster, destinations).unwrap();
         });
     }
@@ -152,7 +171,35 @@ fn child(way: &str, dir: &Path) {
     }
 }
 
-/// The plugins' files and a routing config for each way, in `dir`; the compile cache warmed.
+/// The routing config of `way` and its plugins, from the files in `dir` (in place of S3).
+fn local_router(way: &str, dir: &Path, sandbox: &Sandbox, steps: &mut Steps) -> Router {
+    let config_file = dir.join(format!("{way}.routing.json"));
+    let config = steps.time("routing config (read, parsed)", || {
+        RoutingConfig::from_json(&std::fs::read(config_file).unwrap()).unwrap()
+    });
+    let read = |key: &str| std::fs::read(dir.join(key)).unwrap();
+    // Each plugin's bytes read and its load_plugin, as the threads of Router::build time them.
+    let loads = Mutex::new(Vec::new());
+    let router = steps.time("plugins (Router::build)", || {
+        Router::build(config, |name, source| {
+            let started = Instant::now();
+            let (wasm, artifact) = (read(source.key.as_deref().unwrap()), source.precompiled_key.as_deref().map(read));
+            let read = started.elapsed();
+            let plugin = load_plugin(sandbox, name, source, &wasm, artifact.as_deref());
+            loads.lock().unwrap().push((name.to_owned(), read, started.elapsed() - read));
+            Ok::<_, RoutingError>(Arc::new(plugin?))
+        })
+        .unwrap()
+    });
+    for (plugin, read, load) in loads.into_inner().unwrap() {
+        steps.0.push((plugin.clone(), "bytes read (local files, for S3)".into(), read));
+        steps.0.push((plugin, "load_plugin".into(), load));
+    }
+    router
+}
+
+/// The plugins' files and a routing config for each way, in `dir`; the compile cache warmed;
+/// with `KELK_TEST_S3`, the precompiled way's files in the S3 server too.
 fn prepare(dir: &Path) {
     let sandbox = Sandbox::new(Limits::default(), Some(dir.join("cache"))).unwrap();
     let sha256 = |bytes: &[u8]| {
@@ -189,6 +236,20 @@ fn prepare(dir: &Path) {
         let config = json!({ "version": 1, "plugins": plugins, "routes": routes });
         std::fs::write(dir.join(format!("{way}.routing.json")), config.to_string()).unwrap();
     }
+    if let Ok(server) = std::env::var("KELK_TEST_S3") {
+        let bucket = format!("{server}/{STORE_BUCKET}");
+        let made = Command::new("curl").args(["-fsS", "-o", "/dev/null", "-X", "PUT", &bucket]).status().unwrap();
+        assert!(made.success(), "cannot create the bucket {STORE_BUCKET}");
+        let s3 = S3::new(&kelk_tests::aws());
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let key = path.file_name().unwrap().to_str().unwrap().to_owned();
+                let uri = S3Uri { bucket: STORE_BUCKET.into(), key };
+                s3.put(&uri, std::fs::read(&path).unwrap(), "application/octet-stream", Precondition::None).unwrap();
+            }
+        }
+    }
 }
 
 fn main() {
@@ -200,7 +261,9 @@ fn main() {
     }
     // The ways and `lambda` named on the command line; all of them when none is.
     let chosen = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
-    let ways: Vec<&str> = WAYS.into_iter().filter(|way| chosen(way)).collect();
+    let has_s3 = std::env::var_os("KELK_TEST_S3").is_some();
+    assert!(has_s3 || args.iter().all(|a| a != "store"), "`store` needs KELK_TEST_S3");
+    let ways: Vec<&str> = WAYS.into_iter().filter(|way| chosen(way) && (has_s3 || *way != "store")).collect();
     let runs = std::env::var("KELK_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     let dir = tempfile::tempdir().unwrap();
     prepare(dir.path());
@@ -225,7 +288,13 @@ fn main() {
     }
     for &way in &ways {
         println!("\n{way} ({runs} runs)          median ms   fastest ms");
-        for key in order.iter().filter(|k| k.0 == way) {
+        // The run's steps, then each plugin's (which overlap: the plugins load at once).
+        let mut rows: Vec<_> = order.iter().filter(|k| k.0 == way).collect();
+        rows.sort_by_key(|(_, plugin, step)| {
+            let plugin_span = !plugin.is_empty() && step.starts_with(' ');
+            (!plugin.is_empty(), plugin.clone(), plugin_span)
+        });
+        for key in rows {
             let mut runs = times[key].clone();
             runs.sort();
             let label = match key.1.as_str() {

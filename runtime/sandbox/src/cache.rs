@@ -25,15 +25,17 @@ fn engine_fingerprint(engine: &Engine) -> String {
     hex::encode(&h.0.finalize()[..8])
 }
 
-/// Compiles `wasm`, or loads its precompiled artifact from `cache_dir`, keyed by
-/// (wasm sha256, engine fingerprint). A corrupt or stale entry is recompiled and replaced.
+/// Compiles `wasm` (the plugin `name`), or loads its precompiled artifact from `cache_dir`,
+/// keyed by (wasm sha256, engine fingerprint). A corrupt or stale entry is recompiled and
+/// replaced.
 pub(crate) fn compile_cached(
     engine: &Engine,
     cache_dir: Option<&Path>,
+    name: &str,
     sha256: &str,
     wasm: &[u8],
 ) -> wasmtime::Result<Component> {
-    let compile = || tracing::debug_span!("plugin.compile").in_scope(|| Component::new(engine, wasm));
+    let compile = || tracing::debug_span!("plugin.compile", plugin = name).in_scope(|| Component::new(engine, wasm));
     let Some(dir) = cache_dir else {
         return compile();
     };
@@ -41,7 +43,9 @@ pub(crate) fn compile_cached(
     if path.exists() {
         // SAFETY: the cache directory is written only by this function, from bytes whose
         // sha256 is in the name; deserialize still checks the wasmtime version and settings.
-        match tracing::debug_span!("plugin.cached").in_scope(|| unsafe { Component::deserialize_file(engine, &path) }) {
+        match tracing::debug_span!("plugin.cached", plugin = name)
+            .in_scope(|| unsafe { Component::deserialize_file(engine, &path) })
+        {
             Ok(component) => return Ok(component),
             Err(e) => tracing::warn!(path = %path.display(), error = %e, "precompiled plugin unusable; recompiling"),
         }

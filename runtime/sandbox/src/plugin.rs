@@ -109,7 +109,7 @@ pub(crate) fn load(
             .ok()
     });
     let component = precompiled
-        .map_or_else(|| crate::cache::compile_cached(engine, cache_dir, &sha256, wasm), Ok)
+        .map_or_else(|| crate::cache::compile_cached(engine, cache_dir, name, &sha256, wasm), Ok)
         .map_err(|e| PluginError::Invalid { plugin: name.into(), message: format!("{e:#}") })?;
     let forbidden = tracing::debug_span!("plugin.imports", plugin = name).in_scope(|| {
         let component_type = component.component_type();
