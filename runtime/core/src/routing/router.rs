@@ -87,14 +87,26 @@ impl Router {
         })
     }
 
-    /// Builds a router from a config, loading each plugin with `load`.
+    /// Builds a router from a config, loading each plugin with `load`. The plugins load at once,
+    /// each on a thread of its own: their fetches wait together, and their checks and
+    /// deserializing use every core. The first plugin (by name) that fails fails the config.
     pub fn build(
         config: RoutingConfig,
-        mut load: impl FnMut(&str, &PluginSource) -> Result<Arc<Plugin>, RoutingError>,
+        load: impl Fn(&str, &PluginSource) -> Result<Arc<Plugin>, RoutingError> + Sync,
     ) -> Result<Self, RoutingError> {
+        let loaded: Vec<_> = std::thread::scope(|scope| {
+            let loads: Vec<_> =
+                config.plugins.iter().map(|(name, source)| (name, scope.spawn(|| load(name, source)))).collect();
+            loads
+                .into_iter()
+                .map(|(name, load)| {
+                    (name.clone(), load.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                })
+                .collect()
+        });
         let mut plugins = HashMap::new();
-        for (name, source) in &config.plugins {
-            plugins.insert(name.clone(), load(name, source)?);
+        for (name, plugin) in loaded {
+            plugins.insert(name, plugin?);
         }
         let glob = |glob: &str| {
             Glob::new(glob)
