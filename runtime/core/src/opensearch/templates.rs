@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io;
+use std::time::{Duration, Instant};
 
 /// The shared ECS component template's name.
 pub const ECS_COMPONENT: &str = "kelk-ecs";
@@ -117,9 +118,45 @@ fn version_number(version: &str) -> Option<u64> {
 pub struct Templates {
     ecs: bool,
     done: HashSet<(String, String)>,
+    /// What [`Templates::ask`] found, and when, for the next install to use instead of asking.
+    asked: Option<(Instant, There)>,
+}
+
+/// How long an answer of [`Templates::ask`] is used: a cold start's, not an old one.
+const ASKED_FOR: Duration = Duration::from_secs(10);
+
+/// What the cluster holds of KELK's templates.
+struct There {
+    /// Whether the shared ECS component is this build's.
+    ecs: bool,
+    /// Every version's index template of every prefix, without their mappings.
+    index_templates: Vec<Value>,
+}
+
+impl There {
+    fn ask(cluster: &Cluster) -> io::Result<There> {
+        let path =
+            format!("/_component_template/{ECS_COMPONENT}?filter_path=component_templates.component_template._meta");
+        let component = cluster.request(Method::Get, &path, None)?.unwrap_or_default();
+        let ecs = component["component_templates"][0]["component_template"]["_meta"]["sha256"] == ecs_sha256();
+        let listed = "/_index_template/kelk-*?filter_path=index_templates.name,index_templates.index_template.version,index_templates.index_template._meta";
+        let index_templates =
+            match cluster.request(Method::Get, listed, None)?.map(|mut found| found["index_templates"].take()) {
+                Some(Value::Array(found)) => found,
+                _ => Vec::new(),
+            };
+        Ok(There { ecs, index_templates })
+    }
 }
 
 impl Templates {
+    /// Asks the cluster which templates it holds now, for the next install to use: a cold
+    /// start asks while its plugins load. What cannot be asked now is asked again then, and
+    /// its error told there.
+    pub fn ask(&mut self, cluster: &Cluster) {
+        self.asked = There::ask(cluster).ok().map(|there| (Instant::now(), there));
+    }
+
     /// Makes sure `plugin`'s template for `prefix` (and the shared ECS component) is in the
     /// cluster; a no-op for a plugin build and prefix this process has installed before.
     pub fn install<'a>(
@@ -134,8 +171,9 @@ impl Templates {
     /// Makes sure the template of each plugin for its prefix, and the shared ECS component, are
     /// in the cluster, skipping what this process has installed before; what was done, by
     /// plugin name. Asking costs two requests whatever the number of plugins (the component,
-    /// and the list of KELK's index templates), and only what is missing or older is put: a
-    /// cold start with its templates in place waits for two answers.
+    /// and the list of KELK's index templates), made here unless [`Templates::ask`] made them,
+    /// and only what is missing or older is put: a cold start with its templates in place
+    /// waits for two answers, or none.
     pub fn install_all<'a>(
         &mut self,
         cluster: &Cluster,
@@ -155,18 +193,14 @@ impl Templates {
             }
             _ => TemplateError::Cluster { plugin: plugin.name.into(), prefix: prefix.into(), source },
         };
+        let asked = self.asked.take().filter(|(at, _)| at.elapsed() < ASKED_FOR).map(|(_, there)| there);
         let Some((first, first_prefix, ..)) = new.first() else { return Ok(Vec::new()) };
-        if !self.ecs {
+        let There { ecs, index_templates: mut found } =
+            asked.map_or_else(|| There::ask(cluster), Ok).map_err(|e| failed(first, first_prefix, e))?;
+        if !self.ecs && !ecs {
             put_ecs(cluster).map_err(|e| failed(first, first_prefix, e))?;
-            self.ecs = true;
         }
-        // Every version's template of every prefix, without their mappings.
-        let listed = "/_index_template/kelk-*?filter_path=index_templates.name,index_templates.index_template.version,index_templates.index_template._meta";
-        let found = cluster.request(Method::Get, listed, None).map_err(|e| failed(first, first_prefix, e))?;
-        let mut found = match found.map(|mut found| found["index_templates"].take()) {
-            Some(Value::Array(found)) => found,
-            _ => Vec::new(),
-        };
+        self.ecs = true;
         let mut done = Vec::new();
         for (plugin, prefix, name, template) in new {
             let installed = install(cluster, &mut found, plugin.sha256, prefix, name, &template)
@@ -178,22 +212,16 @@ impl Templates {
     }
 }
 
-/// Puts the shared ECS component template, unless the cluster holds this very one: its
-/// `_meta` names the sha256 of the source it was put from.
+/// The sha256 of the shared ECS component's source, which its `_meta` names in the cluster.
+fn ecs_sha256() -> String {
+    hex::encode(Sha256::digest(ECS_TEMPLATE))
+}
+
+/// Puts the shared ECS component template, its `_meta` naming the sha256 of its source.
 fn put_ecs(cluster: &Cluster) -> io::Result<()> {
-    let sha256 = hex::encode(Sha256::digest(ECS_TEMPLATE));
-    let path = format!("/_component_template/{ECS_COMPONENT}");
-    let there = cluster.request(
-        Method::Get,
-        &format!("{path}?filter_path=component_templates.component_template._meta"),
-        None,
-    )?;
-    let there = there.unwrap_or_default();
-    if there["component_templates"][0]["component_template"]["_meta"]["sha256"] == sha256 {
-        return Ok(());
-    }
     let mut template: Value = serde_json::from_str(ECS_TEMPLATE).expect("the shared ECS template is JSON");
-    template["_meta"] = json!({ "managed_by": "kelk", "sha256": sha256 });
+    template["_meta"] = json!({ "managed_by": "kelk", "sha256": ecs_sha256() });
+    let path = format!("/_component_template/{ECS_COMPONENT}");
     cluster.request(Method::Put, &path, Some(template.to_string().as_bytes()))?;
     Ok(())
 }
