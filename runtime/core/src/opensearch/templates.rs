@@ -118,8 +118,9 @@ fn version_number(version: &str) -> Option<u64> {
 pub struct Templates {
     ecs: bool,
     done: HashSet<(String, String)>,
-    /// What [`Templates::ask`] found, and when, for the next install to use instead of asking.
-    asked: Option<(Instant, There)>,
+    /// What [`Templates::ask`] was answered, and when, for the next install to use instead of
+    /// asking.
+    asked: Option<(Instant, io::Result<There>)>,
 }
 
 /// How long an answer of [`Templates::ask`] is used: a cold start's, not an old one.
@@ -151,10 +152,10 @@ impl There {
 
 impl Templates {
     /// Asks the cluster which templates it holds now, for the next install to use: a cold
-    /// start asks while its plugins load. What cannot be asked now is asked again then, and
-    /// its error told there.
+    /// start asks while its plugins load. An error is the next install's (a cluster that
+    /// does not answer is not waited for twice).
     pub fn ask(&mut self, cluster: &Cluster) {
-        self.asked = There::ask(cluster).ok().map(|there| (Instant::now(), there));
+        self.asked = Some((Instant::now(), There::ask(cluster)));
     }
 
     /// Makes sure `plugin`'s template for `prefix` (and the shared ECS component) is in the
@@ -193,10 +194,10 @@ impl Templates {
             }
             _ => TemplateError::Cluster { plugin: plugin.name.into(), prefix: prefix.into(), source },
         };
-        let asked = self.asked.take().filter(|(at, _)| at.elapsed() < ASKED_FOR).map(|(_, there)| there);
+        let asked = self.asked.take().filter(|(at, _)| at.elapsed() < ASKED_FOR).map(|(_, answer)| answer);
         let Some((first, first_prefix, ..)) = new.first() else { return Ok(Vec::new()) };
         let There { ecs, index_templates: mut found } =
-            asked.map_or_else(|| There::ask(cluster), Ok).map_err(|e| failed(first, first_prefix, e))?;
+            asked.unwrap_or_else(|| There::ask(cluster)).map_err(|e| failed(first, first_prefix, e))?;
         if !self.ecs && !ecs {
             put_ecs(cluster).map_err(|e| failed(first, first_prefix, e))?;
         }
