@@ -188,6 +188,7 @@ module "host" {
     { for kind, d in local.optional_deliveries : kind => { id = d.bucket.id, arn = d.bucket.arn, notify_prefix = d.notify_prefix } },
   )
   log_group_subscriptions = var.cloudwatch_log_groups
+  backfill_inventories    = var.backfill_inventories
 }
 
 module "firehose" {

@@ -222,3 +222,13 @@ variable "cloudwatch_log_routes" {
   }))
   default = {}
 }
+
+variable "backfill_inventories" {
+  description = "S3 Inventory reports a backfill may read (`kelk backfill --inventory`), each `arn:aws:s3:::BUCKET/PREFIX`: the role the job runs as may get objects under it (the report's manifest.json and its CSV files)."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for p in var.backfill_inventories : can(regex("^arn:aws[a-z-]*:s3:::[a-z0-9.-]+/[^*]+$", p))])
+    error_message = "Each backfill inventory is arn:aws:s3:::BUCKET/PREFIX: a prefix, not a whole bucket, and no `*`."
+  }
+}

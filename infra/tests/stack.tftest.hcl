@@ -160,6 +160,27 @@ run "stack" {
   }
 }
 
+run "a_backfill_may_read_the_inventories_named_and_no_more" {
+  command = plan
+  variables {
+    backfill_inventories = ["arn:aws:s3:::my-inventories/my-logs/all/"]
+  }
+  assert {
+    condition = [for s in jsondecode(module.host.backfill.policy).Statement : [s.Action, s.Resource] if s.Sid == "ReadInventories"] == [
+      [["s3:GetObject", "s3:GetObjectVersion"], ["arn:aws:s3:::my-inventories/my-logs/all/*"]],
+    ]
+    error_message = "The backfill role cannot read the inventory named, or may read more."
+  }
+}
+
+run "a_backfill_inventory_is_a_prefix_not_a_bucket" {
+  command = plan
+  variables {
+    backfill_inventories = ["arn:aws:s3:::my-inventories/*"]
+  }
+  expect_failures = [var.backfill_inventories]
+}
+
 run "dashboards_cannot_be_opened_to_the_internet" {
   command = plan
   variables {

@@ -744,12 +744,12 @@ fn a_cached_artifact_wasmtime_refuses_is_recompiled_and_replaced() {
     peak_rss("corrupt cached artifact");
 }
 
-/// Neither the compile cache nor `load_precompiled` (the plugin store's artifacts) checks that
+/// Neither the compile cache nor `load_checked` with an artifact (the plugin store's) checks that
 /// an artifact is the component's: the cache file is named by the component's sha256, but
 /// what it holds is deserialized unchecked (`unsafe`), so another component's artifact runs
 /// under this one's sha256.
 #[test]
-#[ignore = "finding: the compile cache (the host's own /tmp) and Sandbox::load_precompiled run an artifact of another component in its place; the plugin store checks an artifact's sha256 first (lambda.rs a_precompiled_artifact_is_loaded_only_with_its_sha256)"]
+#[ignore = "finding: the compile cache (the host's own /tmp) and Sandbox::load_checked with an artifact run an artifact of another component in its place; the plugin store checks an artifact's sha256 first (lambda.rs a_precompiled_artifact_is_loaded_only_with_its_sha256)"]
 fn a_cached_artifact_of_another_component_is_not_run() {
     let (dir, path, _) = apache_cache();
     let apache_wasm = std::fs::read(plugin_wasm("kelk-parser-apache")).unwrap();
@@ -759,7 +759,7 @@ fn a_cached_artifact_of_another_component_is_not_run() {
     let sandbox = Sandbox::new(Limits::default(), Some(dir.path().into())).unwrap();
     for (how, loaded) in [
         ("from the cache", sandbox.load("apache.wasm", &apache_wasm)),
-        ("precompiled", uncached.load_precompiled("apache.wasm", &apache_wasm, &rogue_artifact)),
+        ("precompiled", uncached.load_checked("apache.wasm", &apache_wasm, None, Some(&rogue_artifact))),
     ] {
         match loaded {
             Err(e) => println!("{how}: refused: {e}"),

@@ -955,6 +955,89 @@ fn a_batch_operations_backfill_answers_each_task_and_duplicates_no_notification(
     assert!(host.log().contains("\"AlreadyIndexed\":2"), "the backfill found the live documents there");
 }
 
+/// `kelk backfill` against the S3 server, up to the S3 Batch Operations job it would create
+/// (CreateJob itself has no server here: `runtime/cli`'s tests check the request the AWS SDK
+/// sends). An S3 Inventory report's manifest is named with the ETag S3 gives it and a report
+/// that is not CSV is refused; prefixes are checked to hold objects; the role, the function and
+/// the report's place come from Terraform's output; the same job gets the same token.
+#[test]
+fn kelk_backfill_checks_what_it_reads_and_names_the_inventory_by_its_etag() {
+    let s3 = s3();
+    bucket("backfill-logs");
+    bucket("backfill-inventory");
+    put(&s3, "backfill-logs", "alb/2025/03/02/a.log", format!("{APACHE_LINE}\n").into_bytes());
+    let manifest_key = "inventory/backfill-logs/all/2025-03-02T01-00Z/manifest.json";
+    let manifest = |format: &str| {
+        json!({
+            "sourceBucket": "backfill-logs", "destinationBucket": "arn:aws:s3:::backfill-inventory",
+            "version": "2016-11-30", "creationTimestamp": "1740877200000", "fileFormat": format,
+            "fileSchema": "Bucket, Key, Size, LastModifiedDate, ETag",
+            "files": [{ "key": "inventory/backfill-logs/all/data/2a9e.csv.gz", "size": 81, "MD5checksum": "f11166069f1990abeb9c97ace9cdfabc" }]
+        })
+        .to_string()
+        .into_bytes()
+    };
+    put(&s3, "backfill-inventory", manifest_key, manifest("CSV"));
+    put(&s3, "backfill-inventory", "inventory/parquet/manifest.json", manifest("Parquet"));
+    let dir = tempfile::tempdir().unwrap();
+    let terraform = dir.path().join("backfill.json");
+    let function = "arn:aws:lambda:us-east-1:123456789012:function:kelk-host";
+    let output = json!({ "role_arn": "arn:aws:iam::123456789012:role/kelk-backfill", "function_arn": function,
+        "reports": "arn:aws:s3:::kelk-dead-letters/backfill/" });
+    std::fs::write(&terraform, output.to_string()).unwrap();
+    let backfill = |args: &[&str]| {
+        let out = Command::new(workspace().join("target/release/kelk"))
+            .arg("backfill")
+            .args(args)
+            .args(["--account-id", "123456789012", "--dry-run", "--terraform-output"])
+            .arg(&terraform)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null), stderr)
+    };
+
+    let inventory = format!("s3://backfill-inventory/{manifest_key}");
+    let (status, job, stderr) = backfill(&["--inventory", &inventory]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stderr.contains("inventory of s3://backfill-logs: 1 CSV file(s)"), "{stderr}");
+    let location = &job["Manifest"]["Location"];
+    assert_eq!(location["ETag"], etag("backfill-inventory", manifest_key), "{job}");
+    assert_eq!(location["ObjectArn"], format!("arn:aws:s3:::backfill-inventory/{manifest_key}"));
+    assert_eq!(job["Manifest"]["Spec"]["Format"], "S3InventoryReport_CSV_20161130");
+    assert_eq!(job["Operation"]["LambdaInvoke"], json!({ "FunctionArn": function, "InvocationSchemaVersion": "2.0" }));
+    assert_eq!(job["RoleArn"], "arn:aws:iam::123456789012:role/kelk-backfill");
+    assert_eq!(
+        (&job["Report"]["Bucket"], &job["Report"]["Prefix"]),
+        (&json!("arn:aws:s3:::kelk-dead-letters"), &json!("backfill"))
+    );
+    assert_eq!(
+        (&job["Report"]["ReportScope"], &job["ConfirmationRequired"]),
+        (&json!("FailedTasksOnly"), &json!(false))
+    );
+    assert_eq!(backfill(&["--inventory", &inventory]).1["ClientRequestToken"], job["ClientRequestToken"]);
+
+    let (status, _, stderr) = backfill(&["--inventory", "s3://backfill-inventory/inventory/parquet/manifest.json"]);
+    assert_eq!(status, Some(3), "{stderr}");
+    assert!(stderr.contains("the inventory report is Parquet; Batch Operations reads CSV reports only"), "{stderr}");
+    let (status, _, stderr) = backfill(&["--inventory", "s3://backfill-inventory/inventory/missing/manifest.json"]);
+    assert_eq!(status, Some(3), "{stderr}");
+
+    let (status, job, stderr) = backfill(&["s3://backfill-logs/alb/2025/", "--created-after", "2025-03-01"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    let generator = &job["ManifestGenerator"]["S3JobManifestGenerator"];
+    assert_eq!(generator["SourceBucket"], "arn:aws:s3:::backfill-logs", "{job}");
+    assert_eq!(generator["Filter"]["KeyNameConstraint"]["MatchAnyPrefix"], json!(["alb/2025/"]));
+    assert_eq!(generator["Filter"]["CreatedAfter"], "2025-03-01T00:00:00+00:00");
+    assert_ne!(job["ClientRequestToken"], backfill(&["s3://backfill-logs/alb/2025/"]).1["ClientRequestToken"]);
+
+    let (status, _, stderr) = backfill(&["s3://backfill-logs/alb/2024/"]);
+    assert_eq!(status, Some(3), "{stderr}");
+    assert!(stderr.contains("s3://backfill-logs/alb/2024/: no object under this prefix"), "{stderr}");
+    let (status, _, stderr) = backfill(&["s3://backfill-logs/alb/", "s3://other-logs/alb/"]);
+    assert_eq!(status, Some(2), "one job reads one bucket: {stderr}");
+}
+
 /// A precompiled artifact is native code the host runs as it is: the plugin store loads one
 /// only with the sha256 the routing config gives for it, so an artifact replaced in the plugin
 /// bucket (here by another plugin's) is refused, and so is one the config gives no sha256 for.

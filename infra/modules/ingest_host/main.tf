@@ -231,7 +231,8 @@ resource "aws_lambda_function_event_invoke_config" "host" {
 }
 
 # Backfills run on S3 Batch Operations (README, "Backfilling"): a job assumes this role to list
-# a log bucket's prefix into a manifest, invoke the host once per object, and write its report.
+# a log bucket's prefix into a manifest (or read an S3 Inventory report's), invoke the host once
+# per object, and write its report.
 resource "aws_iam_role" "backfill" {
   name = "${var.name}-backfill"
   assume_role_policy = jsonencode({
@@ -249,7 +250,7 @@ resource "aws_iam_role" "backfill" {
 locals {
   backfill_policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
+    Statement = concat([
       {
         Sid      = "InvokeHost"
         Effect   = "Allow"
@@ -274,7 +275,12 @@ locals {
         Action   = "s3:PutObject"
         Resource = "${var.dead_letter_bucket_arn}/backfill/*"
       },
-    ]
+      ], length(var.backfill_inventories) == 0 ? [] : [{
+        Sid      = "ReadInventories"
+        Effect   = "Allow"
+        Action   = ["s3:GetObject", "s3:GetObjectVersion"]
+        Resource = [for prefix in var.backfill_inventories : "${prefix}*"]
+    }])
   })
 }
 

@@ -122,3 +122,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "backfill_inventories" {
+  description = "S3 Inventory report prefixes (`arn:aws:s3:::BUCKET/PREFIX`) the backfill role may read."
+  type        = list(string)
+  default     = []
+}

@@ -23,10 +23,16 @@ pub mod exit {
     pub const FAILED: u8 = 3;
 }
 
-/// The process exit status of a command's result; an error is printed first.
+/// The process exit status of a command's result; an error is printed first. A clap error (a
+/// usage mistake found after parsing) is printed and exits as clap's own do.
 pub fn exit_status(result: anyhow::Result<u8>) -> std::process::ExitCode {
     match result {
         Ok(code) => std::process::ExitCode::from(code),
+        Err(e) if e.is::<clap::Error>() => {
+            let usage = e.downcast::<clap::Error>().expect("checked");
+            let _ = usage.print();
+            std::process::ExitCode::from(exit::USAGE)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(exit::FAILED)

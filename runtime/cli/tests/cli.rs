@@ -64,6 +64,12 @@ fn help_names_every_command() {
     }
     assert_eq!(kelk_plugin(&["frobnicate"]).status.code(), Some(2));
     assert!(text(&kelk(&["ingest", "--help"]).stdout).contains("dead letter"));
+    assert!(text(&kelk(&["--help"]).stdout).contains("backfill"));
+    assert_eq!(
+        kelk(&["backfill", "s3://logs/alb/"]).status.code(),
+        Some(2),
+        "backfill needs a function, role and report"
+    );
     assert_eq!(kelk(&["setup", "--plugin", "alb"]).status.code(), Some(2), "setup needs a cluster or a file");
     assert_eq!(kelk(&["setup", "--dashboards", "x"]).status.code(), Some(2), "setup needs plugins or routes");
 }

@@ -25,27 +25,32 @@ fn engine_fingerprint(engine: &Engine) -> String {
     hex::encode(&h.0.finalize()[..8])
 }
 
-/// Compiles `wasm`, or loads its precompiled artifact from `cache_dir`, keyed by
-/// (wasm sha256, engine fingerprint). A corrupt or stale entry is recompiled and replaced.
+/// Compiles `wasm` (the plugin `name`), or loads its precompiled artifact from `cache_dir`,
+/// keyed by (wasm sha256, engine fingerprint). A corrupt or stale entry is recompiled and
+/// replaced.
 pub(crate) fn compile_cached(
     engine: &Engine,
     cache_dir: Option<&Path>,
+    name: &str,
     sha256: &str,
     wasm: &[u8],
 ) -> wasmtime::Result<Component> {
+    let compile = || tracing::debug_span!("plugin.compile", plugin = name).in_scope(|| Component::new(engine, wasm));
     let Some(dir) = cache_dir else {
-        return Component::new(engine, wasm);
+        return compile();
     };
     let path = dir.join(format!("{sha256}-{}.cwasm", engine_fingerprint(engine)));
     if path.exists() {
         // SAFETY: the cache directory is written only by this function, from bytes whose
         // sha256 is in the name; deserialize still checks the wasmtime version and settings.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+        match tracing::debug_span!("plugin.cached", plugin = name)
+            .in_scope(|| unsafe { Component::deserialize_file(engine, &path) })
+        {
             Ok(component) => return Ok(component),
             Err(e) => tracing::warn!(path = %path.display(), error = %e, "precompiled plugin unusable; recompiling"),
         }
     }
-    let component = Component::new(engine, wasm)?;
+    let component = compile()?;
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;

@@ -39,6 +39,16 @@ pub enum PluginError {
         /// The first forbidden import.
         import: String,
     },
+    /// The component is not the one its source names.
+    #[error("plugin {plugin}: its sha256 is {actual}, {expected} was expected; refusing it")]
+    Sha256Mismatch {
+        /// The plugin.
+        plugin: String,
+        /// The sha256 its source gives.
+        expected: String,
+        /// Its own.
+        actual: String,
+    },
     /// The component does not export the contract, or claims another major version.
     #[error("plugin {plugin} does not implement the kelk:parser@{CONTRACT_VERSION} contract: {message}")]
     Contract {
@@ -80,29 +90,43 @@ pub(crate) fn load(
     limits: Limits,
     name: &str,
     wasm: &[u8],
+    expected_sha256: Option<&str>,
     artifact: Option<&[u8]>,
 ) -> Result<Plugin, PluginError> {
     let engine = linker.engine();
-    let sha256 = hex::encode(Sha256::digest(wasm));
+    // Each step in a span of its own, so that a cold start can be timed step by step
+    // (`tests/benches/coldstart.rs`, or `KELK_LOG=debug` with span timings).
+    let sha256 = tracing::debug_span!("plugin.sha256", plugin = name).in_scope(|| hex::encode(Sha256::digest(wasm)));
+    if let Some(expected) = expected_sha256.filter(|expected| !expected.eq_ignore_ascii_case(&sha256)) {
+        return Err(PluginError::Sha256Mismatch { plugin: name.into(), expected: expected.into(), actual: sha256 });
+    }
     let precompiled = artifact.and_then(|artifact| {
         // SAFETY: the artifact comes from the plugin store, which is trusted as much as the
         // components it holds; wasmtime checks its version, target and settings.
-        unsafe { Component::deserialize(engine, artifact) }
+        tracing::debug_span!("plugin.deserialize", plugin = name)
+            .in_scope(|| unsafe { Component::deserialize(engine, artifact) })
             .inspect_err(|e| tracing::warn!(plugin = name, error = %e, "precompiled artifact unusable; compiling"))
             .ok()
     });
     let component = precompiled
-        .map_or_else(|| crate::cache::compile_cached(engine, cache_dir, &sha256, wasm), Ok)
+        .map_or_else(|| crate::cache::compile_cached(engine, cache_dir, name, &sha256, wasm), Ok)
         .map_err(|e| PluginError::Invalid { plugin: name.into(), message: format!("{e:#}") })?;
-    let component_type = component.component_type();
-    if let Some(import) = crate::wasi::forbidden_import(component_type.imports(engine).map(|(name, _)| name)) {
-        return Err(PluginError::ForbiddenImport { plugin: name.into(), import: import.into() });
+    let forbidden = tracing::debug_span!("plugin.imports", plugin = name).in_scope(|| {
+        let component_type = component.component_type();
+        crate::wasi::forbidden_import(component_type.imports(engine).map(|(name, _)| name)).map(str::to_owned)
+    });
+    if let Some(import) = forbidden {
+        return Err(PluginError::ForbiddenImport { plugin: name.into(), import });
     }
     let contract = |e: wasmtime::Error| PluginError::Contract { plugin: name.into(), message: format!("{e:#}") };
-    let pre = linker.instantiate_pre(&component).map_err(contract)?;
-    let parser = ParserExport::new(&pre).map_err(contract)?;
-    let documents = DocumentsExport::new(&pre).ok();
-    let (info, description) = describe(&pre, &parser, documents.as_ref(), limits, name)
+    let (pre, parser, documents) = tracing::debug_span!("plugin.instantiate_pre", plugin = name).in_scope(|| {
+        let pre = linker.instantiate_pre(&component).map_err(contract)?;
+        let parser = ParserExport::new(&pre).map_err(contract)?;
+        let documents = DocumentsExport::new(&pre).ok();
+        Ok::<_, PluginError>((pre, parser, documents))
+    })?;
+    let (info, description) = tracing::debug_span!("plugin.describe", plugin = name)
+        .in_scope(|| describe(&pre, &parser, documents.as_ref(), limits, name))
         .map_err(|source| PluginError::Info { plugin: name.into(), source })?;
     let major = |v: &str| v.split('.').next().unwrap_or_default().to_owned();
     if major(&info.contract_version) != major(CONTRACT_VERSION) {

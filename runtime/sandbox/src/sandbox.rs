@@ -35,19 +35,22 @@ pub struct Sandbox {
 impl Sandbox {
     /// A sandbox whose compiled plugins are cached under `cache_dir`, if given.
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> wasmtime::Result<Self> {
-        let engine = Engine::new(&engine_config())?;
-        let mut linker = Linker::new(&engine);
-        crate::wasi::link(&mut linker)?;
+        // Each step in a span of its own, as in loading a plugin, to time a cold start.
+        let engine = tracing::debug_span!("sandbox.engine").in_scope(|| Engine::new(&engine_config()))?;
+        let linker = tracing::debug_span!("sandbox.linker").in_scope(|| {
+            let mut linker = Linker::new(&engine);
+            crate::wasi::link(&mut linker).map(|()| linker)
+        })?;
         let stop = Arc::new(AtomicBool::new(false));
-        let ticker = {
+        let ticker = tracing::debug_span!("sandbox.epoch_thread").in_scope(|| {
             let (engine, stop) = (engine.clone(), stop.clone());
             std::thread::Builder::new().name("kelk-epoch".into()).spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
                     engine.increment_epoch();
                 }
-            })?
-        };
+            })
+        })?;
         Ok(Sandbox { engine, linker, limits, cache_dir, ticker: Some((stop, ticker)) })
     }
 
@@ -58,14 +61,22 @@ impl Sandbox {
 
     /// Loads a plugin from the bytes of its `.wasm` component; `name` says where it came from.
     pub fn load(&self, name: &str, wasm: &[u8]) -> Result<Plugin, PluginError> {
-        plugin::load(&self.linker, self.cache_dir.as_deref(), self.limits, name, wasm, None)
+        self.load_checked(name, wasm, None, None)
     }
 
-    /// Loads a plugin from its component and an artifact precompiled from it (by `kelk-plugin
-    /// publish`), which saves the compilation; an artifact for another wasmtime version, target
-    /// or setting is passed over, and the component compiled.
-    pub fn load_precompiled(&self, name: &str, wasm: &[u8], artifact: &[u8]) -> Result<Plugin, PluginError> {
-        plugin::load(&self.linker, self.cache_dir.as_deref(), self.limits, name, wasm, Some(artifact))
+    /// Loads a plugin from its component, refused unless its sha256 is `sha256` (when given),
+    /// and from an artifact precompiled from it (by `kelk-plugin publish`), when given, which
+    /// saves the compilation; an artifact for another wasmtime version, target or setting is
+    /// passed over, and the component compiled. The component is hashed once, for the check
+    /// and as the plugin's identity.
+    pub fn load_checked(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        sha256: Option<&str>,
+        artifact: Option<&[u8]>,
+    ) -> Result<Plugin, PluginError> {
+        plugin::load(&self.linker, self.cache_dir.as_deref(), self.limits, name, wasm, sha256, artifact)
     }
 
     /// Loads a plugin from a `.wasm` file.
@@ -75,7 +86,7 @@ impl Sandbox {
         self.load(&path.display().to_string(), &wasm)
     }
 
-    /// The component compiled ahead of time for this engine, for [`Sandbox::load_precompiled`].
+    /// The component compiled ahead of time for this engine, for [`Sandbox::load_checked`].
     pub fn precompile(&self, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
         self.engine.precompile_component(wasm)
     }

@@ -9,7 +9,7 @@
 //! route with, and the invocation fails (to be retried).
 
 use super::s3::{S3, S3Uri};
-use crate::routing::{PluginSource, Router, RoutingConfig, RoutingError, verify, verify_artifact};
+use crate::routing::{PluginSource, Router, RoutingConfig, RoutingError, load_plugin};
 use kelk_sandbox::{Plugin, Sandbox};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,15 +93,7 @@ impl PluginStore {
                 .map_err(|e| RoutingError::Read { path: uri.to_string(), message: e.to_string() })
         };
         let wasm = fetch(key)?;
-        verify(name, source, &wasm)?;
-        let plugin = match &source.precompiled_key {
-            Some(artifact) => {
-                let artifact = fetch(artifact)?;
-                verify_artifact(name, source, &artifact)?;
-                sandbox.load_precompiled(name, &wasm, &artifact)?
-            }
-            None => sandbox.load(name, &wasm)?,
-        };
-        Ok(Arc::new(plugin))
+        let artifact = source.precompiled_key.as_deref().map(fetch).transpose()?;
+        Ok(Arc::new(load_plugin(sandbox, name, source, &wasm, artifact.as_deref())?))
     }
 }

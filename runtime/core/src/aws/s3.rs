@@ -137,6 +137,13 @@ impl S3 {
         })
     }
 
+    /// Whether any object is under a prefix, from one listing request.
+    pub fn any_under(&self, prefix: &S3Uri) -> io::Result<bool> {
+        let request = self.client.list_objects_v2().bucket(&prefix.bucket).prefix(&prefix.key).max_keys(1);
+        let page = self.runtime.block_on(request.send()).map_err(|e| error(&prefix.to_string(), e))?;
+        Ok(page.key_count.unwrap_or(0) > 0 || !page.contents.unwrap_or_default().is_empty())
+    }
+
     /// The objects under a prefix, in key order.
     pub fn list(&self, prefix: &S3Uri) -> io::Result<Vec<Listed>> {
         self.runtime.block_on(async {

@@ -57,18 +57,16 @@ pub fn setup(
     destinations: &[(&Plugin, &str)],
     retention_days: Option<u32>,
 ) -> io::Result<Vec<String>> {
-    let mut templates = Templates::default();
-    let mut done = Vec::new();
-    for (plugin, prefix) in destinations {
-        match templates.install(cluster, *plugin, prefix).map_err(io::Error::other)? {
-            Some(Installed::Put(name)) => done.push(format!("put _index_template/{name}")),
-            Some(Installed::Present(name)) => done.push(format!("kept _index_template/{name}")),
-            Some(Installed::Superseded { ours, by }) => {
-                done.push(format!("left _index_template/{ours}: {by} is newer"))
-            }
-            None => {}
-        }
-    }
+    let destinations = destinations.iter().map(|(plugin, prefix)| ((*plugin).into(), *prefix));
+    let installed = Templates::default().install_all(cluster, destinations).map_err(io::Error::other)?;
+    let mut done: Vec<String> = installed
+        .into_iter()
+        .map(|(_, installed)| match installed {
+            Installed::Put(name) => format!("put _index_template/{name}"),
+            Installed::Present(name) => format!("kept _index_template/{name}"),
+            Installed::Superseded { ours, by } => format!("left _index_template/{ours}: {by} is newer"),
+        })
+        .collect();
     if let Some(days) = retention_days {
         done.push(put_retention(cluster, days)?);
     }

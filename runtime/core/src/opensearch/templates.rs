@@ -15,8 +15,10 @@ use super::mappings::{ECS_TEMPLATE, Mappings, MappingsError};
 use kelk_sandbox::Plugin;
 use opensearch::http::Method;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::io;
+use std::time::{Duration, Instant};
 
 /// The shared ECS component template's name.
 pub const ECS_COMPONENT: &str = "kelk-ecs";
@@ -116,48 +118,129 @@ fn version_number(version: &str) -> Option<u64> {
 pub struct Templates {
     ecs: bool,
     done: HashSet<(String, String)>,
+    /// What [`Templates::ask`] was answered, and when, for the next install to use instead of
+    /// asking.
+    asked: Option<(Instant, io::Result<There>)>,
+}
+
+/// How long an answer of [`Templates::ask`] is used: a cold start's, not an old one.
+const ASKED_FOR: Duration = Duration::from_secs(10);
+
+/// What the cluster holds of KELK's templates.
+struct There {
+    /// Whether the shared ECS component is this build's.
+    ecs: bool,
+    /// Every version's index template of every prefix, without their mappings.
+    index_templates: Vec<Value>,
+}
+
+impl There {
+    fn ask(cluster: &Cluster) -> io::Result<There> {
+        let path =
+            format!("/_component_template/{ECS_COMPONENT}?filter_path=component_templates.component_template._meta");
+        let component = cluster.request(Method::Get, &path, None)?.unwrap_or_default();
+        let ecs = component["component_templates"][0]["component_template"]["_meta"]["sha256"] == ecs_sha256();
+        let listed = "/_index_template/kelk-*?filter_path=index_templates.name,index_templates.index_template.version,index_templates.index_template._meta";
+        let index_templates =
+            match cluster.request(Method::Get, listed, None)?.map(|mut found| found["index_templates"].take()) {
+                Some(Value::Array(found)) => found,
+                _ => Vec::new(),
+            };
+        Ok(There { ecs, index_templates })
+    }
 }
 
 impl Templates {
+    /// Asks the cluster which templates it holds now, for the next install to use: a cold
+    /// start asks while its plugins load. An error is the next install's (a cluster that
+    /// does not answer is not waited for twice).
+    pub fn ask(&mut self, cluster: &Cluster) {
+        self.asked = Some((Instant::now(), There::ask(cluster)));
+    }
+
     /// Makes sure `plugin`'s template for `prefix` (and the shared ECS component) is in the
     /// cluster; a no-op for a plugin build and prefix this process has installed before.
     pub fn install<'a>(
         &mut self,
         cluster: &Cluster,
         plugin: impl Into<Author<'a>>,
-        prefix: &str,
+        prefix: &'a str,
     ) -> Result<Option<Installed>, TemplateError> {
-        let plugin = plugin.into();
-        let key = (plugin.sha256.to_owned(), prefix.to_owned());
-        if self.done.contains(&key) {
-            return Ok(None);
+        Ok(self.install_all(cluster, [(plugin.into(), prefix)])?.pop().map(|(_, installed)| installed))
+    }
+
+    /// Makes sure the template of each plugin for its prefix, and the shared ECS component, are
+    /// in the cluster, skipping what this process has installed before; what was done, by
+    /// plugin name. Asking costs two requests whatever the number of plugins (the component,
+    /// and the list of KELK's index templates), made here unless [`Templates::ask`] made them,
+    /// and only what is missing or older is put: a cold start with its templates in place
+    /// waits for two answers, or none.
+    pub fn install_all<'a>(
+        &mut self,
+        cluster: &Cluster,
+        destinations: impl IntoIterator<Item = (Author<'a>, &'a str)>,
+    ) -> Result<Vec<(&'a str, Installed)>, TemplateError> {
+        let mut new = Vec::new();
+        for (plugin, prefix) in destinations {
+            if !self.done.contains(&(plugin.sha256.to_owned(), prefix.to_owned())) {
+                // Checked here, before the cluster is asked: a plugin's own mistake is not a refusal.
+                let (name, template) = index_template(plugin, prefix)?;
+                new.push((plugin, prefix, name, template));
+            }
         }
-        // Checked here, before the cluster is asked: a plugin's own mistake is not a refusal.
-        let (name, template) = index_template(plugin, prefix)?;
-        let failed = |source: io::Error| match source.kind() {
+        let failed = |plugin: &Author, prefix: &str, source: io::Error| match source.kind() {
             io::ErrorKind::InvalidData => {
                 TemplateError::Refused { plugin: plugin.name.into(), prefix: prefix.into(), reason: source.to_string() }
             }
             _ => TemplateError::Cluster { plugin: plugin.name.into(), prefix: prefix.into(), source },
         };
-        if !self.ecs {
-            cluster
-                .request(Method::Put, &format!("/_component_template/{ECS_COMPONENT}"), Some(ECS_TEMPLATE.as_bytes()))
-                .map_err(failed)?;
-            self.ecs = true;
+        let asked = self.asked.take().filter(|(at, _)| at.elapsed() < ASKED_FOR).map(|(_, answer)| answer);
+        let Some((first, first_prefix, ..)) = new.first() else { return Ok(Vec::new()) };
+        let There { ecs, index_templates: mut found } =
+            asked.unwrap_or_else(|| There::ask(cluster)).map_err(|e| failed(first, first_prefix, e))?;
+        if !self.ecs && !ecs {
+            put_ecs(cluster).map_err(|e| failed(first, first_prefix, e))?;
         }
-        let installed = install(cluster, plugin.sha256, prefix, name, &template).map_err(failed)?;
-        self.done.insert(key);
-        Ok(Some(installed))
+        self.ecs = true;
+        let mut done = Vec::new();
+        for (plugin, prefix, name, template) in new {
+            let installed = install(cluster, &mut found, plugin.sha256, prefix, name, &template)
+                .map_err(|e| failed(&plugin, prefix, e))?;
+            self.done.insert((plugin.sha256.to_owned(), prefix.to_owned()));
+            done.push((plugin.name, installed));
+        }
+        Ok(done)
     }
 }
 
-fn install(cluster: &Cluster, sha256: &str, prefix: &str, name: String, template: &Value) -> io::Result<Installed> {
+/// The sha256 of the shared ECS component's source, which its `_meta` names in the cluster.
+fn ecs_sha256() -> String {
+    hex::encode(Sha256::digest(ECS_TEMPLATE))
+}
+
+/// Puts the shared ECS component template, its `_meta` naming the sha256 of its source.
+fn put_ecs(cluster: &Cluster) -> io::Result<()> {
+    let mut template: Value = serde_json::from_str(ECS_TEMPLATE).expect("the shared ECS template is JSON");
+    template["_meta"] = json!({ "managed_by": "kelk", "sha256": ecs_sha256() });
+    let path = format!("/_component_template/{ECS_COMPONENT}");
+    cluster.request(Method::Put, &path, Some(template.to_string().as_bytes()))?;
+    Ok(())
+}
+
+/// Puts `template` (named `name`, of the plugin build `sha256`) unless it, or a newer version's
+/// for the same prefix, is among `found` (the cluster's KELK index templates, kept up to date
+/// with what this puts and deletes), and deletes the older versions' it replaces.
+fn install(
+    cluster: &Cluster,
+    found: &mut Vec<Value>,
+    sha256: &str,
+    prefix: &str,
+    name: String,
+    template: &Value,
+) -> io::Result<Installed> {
     let ours = template["version"].as_u64().expect("set above");
-    // Every version's template for this prefix (the name pattern also matches longer prefixes).
-    let found = cluster.request(Method::Get, &format!("/_index_template/kelk-{prefix}-*"), None)?.unwrap_or_default();
     let mut older = Vec::new();
-    for t in found["index_templates"].as_array().into_iter().flatten() {
+    for t in found.iter() {
         let (their_name, body) = (t["name"].as_str().unwrap_or_default(), &t["index_template"]);
         if body["_meta"]["index_prefix"] != prefix {
             continue;
@@ -174,9 +257,11 @@ fn install(cluster: &Cluster, sha256: &str, prefix: &str, name: String, template
         }
     }
     cluster.request(Method::Put, &format!("/_index_template/{name}"), Some(template.to_string().as_bytes()))?;
-    for old in older {
+    for old in &older {
         cluster.request(Method::Delete, &format!("/_index_template/{old}"), None)?;
     }
+    found.retain(|t| !older.iter().any(|old| t["name"] == **old) && t["name"] != *name);
+    found.push(json!({ "name": name, "index_template": template }));
     Ok(Installed::Put(name))
 }
 

@@ -103,18 +103,9 @@ impl RoutingConfig {
     }
 }
 
-/// Checks a plugin's bytes against the sha256 its config gives, if any.
-pub fn verify(name: &str, source: &PluginSource, wasm: &[u8]) -> Result<(), RoutingError> {
-    let actual = hex::encode(Sha256::digest(wasm));
-    match source.sha256.as_ref().filter(|e| !e.eq_ignore_ascii_case(&actual)) {
-        Some(expected) => Err(RoutingError::Sha256Mismatch { plugin: name.into(), expected: expected.clone(), actual }),
-        None => Ok(()),
-    }
-}
-
 /// Checks a precompiled artifact against the sha256 its config must give: an artifact is native
 /// code, which the host runs as it is, without the checks a component gets.
-pub fn verify_artifact(name: &str, source: &PluginSource, artifact: &[u8]) -> Result<(), RoutingError> {
+pub(crate) fn verify_artifact(name: &str, source: &PluginSource, artifact: &[u8]) -> Result<(), RoutingError> {
     let actual = hex::encode(Sha256::digest(artifact));
     match &source.precompiled_sha256 {
         Some(expected) if expected.eq_ignore_ascii_case(&actual) => Ok(()),

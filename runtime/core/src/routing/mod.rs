@@ -29,5 +29,5 @@
 mod config;
 mod router;
 
-pub use config::{PluginSource, Route, RoutingConfig, RoutingError, verify, verify_artifact};
-pub use router::{DEFAULT_STREAM_PLUGIN, LogGroupRoute, Routed, Router};
+pub use config::{PluginSource, Route, RoutingConfig, RoutingError};
+pub use router::{DEFAULT_STREAM_PLUGIN, LogGroupRoute, Routed, Router, load_plugin};

@@ -1,9 +1,9 @@
 //! A routing config made ready: its globs compiled, its plugins loaded into the sandbox.
 
-use super::config::{PluginSource, RoutingConfig, RoutingError, verify};
+use super::config::{PluginSource, RoutingConfig, RoutingError, verify_artifact};
 use crate::source::ObjectRef;
 use globset::{Glob, GlobMatcher};
-use kelk_sandbox::{Plugin, Sandbox};
+use kelk_sandbox::{Plugin, PluginError, Sandbox};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +42,28 @@ pub enum LogGroupRoute<'r> {
 /// The plugin a Firehose stream gets when no route names it.
 pub const DEFAULT_STREAM_PLUGIN: &str = "apache";
 
+/// Loads a plugin from its component and, where the config names one, the artifact precompiled
+/// from it, each checked against the sha256 the config gives before it is used.
+pub fn load_plugin(
+    sandbox: &Sandbox,
+    name: &str,
+    source: &PluginSource,
+    wasm: &[u8],
+    artifact: Option<&[u8]>,
+) -> Result<Plugin, RoutingError> {
+    if let Some(artifact) = artifact {
+        tracing::debug_span!("routing.verify_artifact", plugin = name)
+            .in_scope(|| verify_artifact(name, source, artifact))?;
+    }
+    // The sandbox checks the component's sha256 as it hashes it for the plugin's identity.
+    match sandbox.load_checked(name, wasm, source.sha256.as_deref(), artifact) {
+        Err(PluginError::Sha256Mismatch { expected, actual, .. }) => {
+            Err(RoutingError::Sha256Mismatch { plugin: name.into(), expected, actual })
+        }
+        loaded => Ok(loaded?),
+    }
+}
+
 /// Routes objects to loaded plugins.
 pub struct Router {
     routes: Vec<ReadyRoute>,
@@ -58,25 +80,33 @@ impl Router {
         let config = RoutingConfig::from_json(&read(config_path)?)?;
         let base = config_path.parent().unwrap_or(Path::new("."));
         Self::build(config, |name, source| match (&source.path, &source.key) {
-            (Some(path), _) => {
-                let wasm = read(&base.join(path))?;
-                verify(name, source, &wasm)?;
-                Ok(Arc::new(sandbox.load(name, &wasm)?))
-            }
+            (Some(path), _) => Ok(Arc::new(load_plugin(sandbox, name, source, &read(&base.join(path))?, None)?)),
             _ => Err(RoutingError::Invalid(format!(
                 "plugin `{name}` is in S3 (`key`); a local routing config needs `path`"
             ))),
         })
     }
 
-    /// Builds a router from a config, loading each plugin with `load`.
+    /// Builds a router from a config, loading each plugin with `load`. The plugins load at once,
+    /// each on a thread of its own: their fetches wait together, and their checks and
+    /// deserializing use every core. The first plugin (by name) that fails fails the config.
     pub fn build(
         config: RoutingConfig,
-        mut load: impl FnMut(&str, &PluginSource) -> Result<Arc<Plugin>, RoutingError>,
+        load: impl Fn(&str, &PluginSource) -> Result<Arc<Plugin>, RoutingError> + Sync,
     ) -> Result<Self, RoutingError> {
+        let loaded: Vec<_> = std::thread::scope(|scope| {
+            let loads: Vec<_> =
+                config.plugins.iter().map(|(name, source)| (name, scope.spawn(|| load(name, source)))).collect();
+            loads
+                .into_iter()
+                .map(|(name, load)| {
+                    (name.clone(), load.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                })
+                .collect()
+        });
         let mut plugins = HashMap::new();
-        for (name, source) in &config.plugins {
-            plugins.insert(name.clone(), load(name, source)?);
+        for (name, plugin) in loaded {
+            plugins.insert(name, plugin?);
         }
         let glob = |glob: &str| {
             Glob::new(glob)

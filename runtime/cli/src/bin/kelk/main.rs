@@ -1,6 +1,9 @@
 //! `kelk`: runs log files through a parser plugin into a sink, as the Lambda host does with
 //! S3 objects: into an OpenSearch cluster, or, with no cluster at hand, the embedded default
-//! sink, which writes OpenSearch `_bulk` files and dead letters to a local directory.
+//! sink, which writes OpenSearch `_bulk` files and dead letters to a local directory. And, for
+//! logs already in S3, an S3 Batch Operations job that sends them through the Lambda host.
+
+mod backfill;
 
 use clap::Parser;
 use kelk_cli::{self as cli, HostArgs, Input, Output, exit};
@@ -34,6 +37,17 @@ enum Command {
     Setup(Setup),
     /// List the parser plugins built into `kelk`, which `ingest --plugin NAME` takes by name.
     Plugins(Plugins),
+    /// Start an S3 Batch Operations job that sends logs already in S3 (every object under
+    /// prefixes, or an S3 Inventory report's objects) through the deployed Lambda host, one
+    /// invocation per object, thousands at once; print its id.
+    ///
+    /// The job invokes the host with Batch Operations' schema 2.0; the host answers each object
+    /// with Succeeded, TemporaryFailure (retried by the job) or PermanentFailure (in the job's
+    /// report). Documents get the ids live delivery gives them, so objects indexed already are
+    /// not duplicated. Exit status: 0 when the job was created (or printed, with --dry-run),
+    /// 3 when it could not be (no object under a prefix, a report that is not CSV, AWS refused),
+    /// 2 on bad usage.
+    Backfill(Box<backfill::Args>),
 }
 
 #[derive(clap::Args)]
@@ -204,6 +218,7 @@ fn main() -> ExitCode {
             Command::Ingest(args) => ingest(&args, &aws),
             Command::Setup(args) => setup(&args, &aws),
             Command::Plugins(args) => plugins(&args),
+            Command::Backfill(args) => backfill::run(&args, &aws),
         }
     }))
 }
