@@ -17,6 +17,8 @@
 //! half the speed), which also puts the index templates in place, so that curl's documents are
 //! indexed with the mappings KELK's are. The best of `KELK_BENCH_RUNS` rounds (2 by default).
 //!
+//! `KELK_BENCH_DIR` keeps the logs and bodies in that directory.
+//!
 //! `cargo build --release --bins && KELK_TEST_OPENSEARCH=http://127.0.0.1:9550 [KELK_TEST_S3=…
 //! AWS_ENDPOINT_URL_S3=… KELK_TEST_LAMBDA_EMULATOR=$(tests/servers/lambda-emulator) …] cargo bench
 //! -p kelk-tests --bench opensearch_ingest [alb|cloudfront …] [-- --bulk-concurrency N]`: the
@@ -255,14 +257,16 @@ fn main() {
     let chosen: Vec<&String> = args.iter().take_while(|a| !a.starts_with("--")).collect();
     let (mb, runs) = (env("KELK_BENCH_MB", 32), env("KELK_BENCH_RUNS", 2));
     let cluster = Cluster::connect(&url, Auth::None, &kelk_tests::aws()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    // `KELK_BENCH_DIR` keeps the logs and bodies there, to look at or time apart.
+    let temp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("KELK_BENCH_DIR").map_or_else(|| temp.path().to_owned(), PathBuf::from);
     let formats: Vec<Format> = FORMATS
         .into_iter()
         .filter(|(name, ..)| chosen.is_empty() || chosen.iter().any(|c| c == name))
-        .map(|(name, package, generate)| prepare(dir.path(), name, package, generate, mb))
+        .map(|(name, package, generate)| prepare(&dir, name, package, generate, mb))
         .collect();
     let host = (std::env::var_os("KELK_TEST_LAMBDA_EMULATOR").is_some() && std::env::var_os("KELK_TEST_S3").is_some())
-        .then(|| Host::start(dir.path(), &formats));
+        .then(|| Host::start(&dir, &formats));
     let ways: Vec<String> = [1, 2, 4, 8]
         .map(|n| format!("curl -P {n}"))
         .into_iter()
@@ -276,7 +280,7 @@ fn main() {
         let started = Instant::now();
         let said = match way.strip_prefix("curl -P ") {
             Some(n) => curl(&url, format, n.parse().unwrap()).map(|()| String::new()),
-            None if way == "kelk ingest" => kelk_ingest(&url, format, dir.path(), &options),
+            None if way == "kelk ingest" => kelk_ingest(&url, format, &dir, &options),
             None => host.as_ref().unwrap().run(format),
         };
         let took = started.elapsed();

@@ -150,13 +150,17 @@ impl Controller {
         if !self.adaptive {
             return;
         }
-        let slower = |past: &Ewma, current: f64| current > past.mean + DEVIATIONS * past.variance.sqrt();
+        // Within rounding of the average is as quick as it: sums of equal times are not always equal.
+        let slack = |past: &Ewma| past.mean * 1e-9;
+        let slower = |past: &Ewma, current: f64| current > past.mean + DEVIATIONS * past.variance.sqrt() + slack(past);
         self.limit = match (self.past, current) {
             _ if round.back_pressure => (self.limit / 2).max(1),
             (Some(past), Some(current)) if slower(&past, current) => {
                 ((self.limit as f64 * SLOWER_RATIO) as usize).min(self.limit - 1).max(1)
             }
-            (Some(past), Some(current)) if round.reached_limit && current <= past.mean => (self.limit + 1).min(MAX),
+            (Some(past), Some(current)) if round.reached_limit && current <= past.mean + slack(&past) => {
+                (self.limit + 1).min(MAX)
+            }
             _ => self.limit,
         };
         if let Some(current) = current {
