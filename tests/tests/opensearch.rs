@@ -4,11 +4,12 @@
 //! stands for; every document of every format is indexed exactly once however often its object
 //! is processed, and a document OpenSearch refuses for good is dead-lettered with OpenSearch's
 //! reason, while one it refuses for a passing reason (a write block) is retried and fails the
-//! object, never dead-lettered; fields it ignores (`ignore_malformed`) are counted.
+//! object, never dead-lettered; fields it ignores (`ignore_malformed`) are counted. Bulk
+//! concurrency halves when a busy node answers 429, and every document still arrives once.
 
 use kelk_runtime::opensearch::{Auth, BulkSink, Cluster};
 use kelk_runtime::pipeline::{self, Job};
-use kelk_runtime::sink::{KeptLetter, SinkError};
+use kelk_runtime::sink::{Document, KeptLetter, Origin, Sink, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
 use kelk_tests::{aws, field_type, index_count, load, sandbox, workspace};
 use opensearch::http::Method;
@@ -371,4 +372,121 @@ fn bodies_a_cluster_finds_too_large_are_split_and_a_document_too_large_alone_is_
     let stats = sink.stats();
     assert_eq!((stats.indexed, stats.splits), (6_000, 0), "{stats:?}");
     assert_eq!(index_count(sink.cluster(), "kelk-small-*"), 18_000);
+}
+
+/// The bulk concurrency limits each process moved to, as its debug events say.
+static LIMITS: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps the `was` and `limit` of each "bulk concurrency" event.
+struct LimitEvents;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for LimitEvents {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        #[derive(Default)]
+        struct Fields(Option<u64>, Option<u64>);
+        impl tracing::field::Visit for Fields {
+            fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                match field.name() {
+                    "was" => self.0 = Some(value),
+                    "limit" => self.1 = Some(value),
+                    _ => {}
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if let Fields(Some(was), Some(limit)) = fields {
+            LIMITS.lock().unwrap().push((was, limit));
+        }
+    }
+}
+
+/// Three processes (three connections, each its own bulk concurrency, as three Lambda hosts)
+/// of two senders each write at once to a node whose write pool has one thread and a queue of
+/// one (`KELK_TEST_OPENSEARCH_BUSY`): the node answers 429 (counted in its stats), the
+/// limits drop, and every document is in its index
+/// exactly once, its id and no other, after an input that gave up was sent again as the event
+/// source would.
+#[test]
+fn a_busy_node_lowers_the_bulk_concurrency_and_every_document_arrives_once() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let url = std::env::var("KELK_TEST_OPENSEARCH_BUSY").expect(
+        "KELK_TEST_OPENSEARCH_BUSY is not set: run `make test`, which starts a node with a write pool of 1 thread and a queue of 1",
+    );
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(LimitEvents)).unwrap();
+    let clusters: Vec<Cluster> = (0..3).map(|_| Cluster::connect(&url, Auth::None, &aws()).unwrap()).collect();
+    fresh(&clusters[0], "kelk-busy-*");
+    let rejections = || -> u64 {
+        let stats = clusters[0].request(Method::Get, "/_nodes/stats/thread_pool", None).unwrap().unwrap();
+        stats["nodes"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n["thread_pool"]["write"]["rejected"].as_u64().unwrap())
+            .sum()
+    };
+    let rejected_before = rejections();
+    const DOCUMENTS: u64 = 5000;
+    let padding = "x".repeat(1000);
+    // Each sender's documents, sent until the input is done, as a redelivery would.
+    let send = |cluster: &Cluster, index: &str, name: &str| -> (u64, u64) {
+        let mut sink = BulkSink::new(cluster.clone());
+        let object = SourceRef::Object(ObjectRef { bucket: "b".into(), key: name.into(), ..ObjectRef::default() });
+        let mut refused: Vec<KeptLetter> = Vec::new();
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            sink.begin(Origin { source: &object, plugin: "test", plugin_sha256: "0" }).unwrap();
+            for i in 0..DOCUMENTS {
+                let (id, source) = (format!("{name}-{i}"), json!({ "n": i, "padding": padding }).to_string());
+                let doc = Document { index, id: &id, record_number: i + 1, offset: 0, source: source.as_bytes() };
+                sink.document(&doc, &mut refused).unwrap();
+            }
+            match sink.flush(&mut refused) {
+                Ok(()) => break,
+                Err(SinkError::Retryable(reason)) if attempts < 10 => eprintln!("{name}: {reason}; again"),
+                Err(error) => panic!("{name}, attempt {attempts}: {error}"),
+            }
+        }
+        assert!(refused.is_empty(), "nothing dead-lettered for a 429: {:?}", refused[0].reason);
+        let stats = sink.stats();
+        (stats.indexed, stats.retries)
+    };
+    let names: Vec<String> = (0..3).flat_map(|h| (0..2).map(move |s| format!("h{h}s{s}"))).collect();
+    let index = |h: usize| format!("kelk-busy-h{h}");
+    let done: Vec<(u64, u64)> = std::thread::scope(|scope| {
+        let senders: Vec<_> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let (cluster, send, index) = (&clusters[i / 2], &send, &index);
+                scope.spawn(move || send(cluster, &index(i / 2), name))
+            })
+            .collect();
+        senders.into_iter().map(|s| s.join().unwrap()).collect()
+    });
+    let rejected = rejections() - rejected_before;
+    assert!(rejected > 0, "the write pool rejected nothing: the test proves nothing");
+    let retries: u64 = done.iter().map(|(_, r)| r).sum();
+    assert!(retries > 0, "{done:?}");
+    let limits = LIMITS.lock().unwrap().clone();
+    assert!(limits.iter().any(|(was, limit)| limit < was), "the limit never dropped: {limits:?}");
+    let indexed: u64 = done.iter().map(|(i, _)| i).sum();
+    assert_eq!(indexed, 6 * DOCUMENTS, "each document indexed once, at whichever attempt: {done:?}");
+    clusters[0].request(Method::Post, "/kelk-busy-*/_refresh", None).unwrap();
+    for (h, names) in names.chunks(2).enumerate() {
+        let search = json!({ "size": 10_000, "stored_fields": [], "sort": ["_doc"] }).to_string();
+        let path = format!("/{}/_search", index(h));
+        let found = clusters[0].request(Method::Post, &path, Some(search.as_bytes())).unwrap().unwrap();
+        assert_eq!(found["hits"]["total"]["value"], 2 * DOCUMENTS);
+        let mut ids: Vec<&str> =
+            found["hits"]["hits"].as_array().unwrap().iter().map(|h| h["_id"].as_str().unwrap()).collect();
+        ids.sort();
+        let mut expected: Vec<String> =
+            names.iter().flat_map(|n| (0..DOCUMENTS).map(move |i| format!("{n}-{i}"))).collect();
+        expected.sort();
+        assert!(ids == expected, "{}: {} ids found, {} expected, each once", index(h), ids.len(), expected.len());
+    }
+    eprintln!("{rejected} writes rejected (429), {retries} bulk retries, limits moved: {limits:?}");
 }

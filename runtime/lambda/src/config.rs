@@ -1,7 +1,7 @@
 //! The function's settings, every one an environment variable (the README lists them).
 
 use kelk_runtime::aws::s3::S3Uri;
-use kelk_runtime::opensearch::Auth;
+use kelk_runtime::opensearch::{Auth, Concurrency};
 use kelk_runtime::sandbox::Limits;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +23,8 @@ pub struct Config {
     /// A PEM file of CA certificates to trust besides the system's, for a cluster whose
     /// certificate a private CA signed.
     pub opensearch_ca_file: Option<PathBuf>,
+    /// Bulk requests at once: adapting to the cluster's answers, or fixed (a small cluster).
+    pub bulk_concurrency: Concurrency,
     pub dead_letters: S3Uri,
     pub max_object_bytes: Option<u64>,
     /// Stop taking work this long before the invocation's deadline, to flush what is in flight.
@@ -61,6 +63,10 @@ impl Config {
             opensearch_url: required("KELK_OPENSEARCH_URL")?,
             auth: auth_from_env()?,
             opensearch_ca_file: path(std::env::var_os("KELK_OPENSEARCH_CA_FILE")),
+            bulk_concurrency: match std::env::var("KELK_BULK_CONCURRENCY") {
+                Ok(v) => v.parse().map_err(|e| anyhow::anyhow!("KELK_BULK_CONCURRENCY={e}"))?,
+                Err(_) => Concurrency::Adaptive,
+            },
             dead_letters: required("KELK_DEAD_LETTERS")?.parse().map_err(anyhow::Error::msg)?,
             max_object_bytes: (max_mib > 0).then_some(max_mib << 20),
             deadline_margin: Duration::from_millis(number("KELK_DEADLINE_MARGIN_MS", 10_000)?),

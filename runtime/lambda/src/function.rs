@@ -76,7 +76,8 @@ impl Function {
                     config.auth.clone(),
                     config.opensearch_ca_file.as_deref(),
                     aws,
-                )?;
+                )?
+                .with_bulk_concurrency(config.bulk_concurrency);
                 let mut templates = Templates::default();
                 templates.ask(&cluster);
                 Ok::<_, std::io::Error>((cluster, templates, ms(started.elapsed())))
@@ -160,6 +161,11 @@ impl Function {
     /// What the bulk sink did since the last call.
     pub(crate) fn take_bulk_stats(&mut self) -> kelk_runtime::opensearch::BulkStats {
         self.sink.take_stats()
+    }
+
+    /// How many bulk requests may be under way at once now.
+    pub(crate) fn bulk_concurrency(&self) -> usize {
+        self.sink.cluster().bulk_concurrency()
     }
 
     pub(crate) fn config(&self) -> &Config {

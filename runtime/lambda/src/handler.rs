@@ -20,6 +20,7 @@ pub fn handle(function: &mut Function, event: &Value, deadline: Instant) -> anyh
     });
     let mut tally = invocation.tally;
     tally.bulk = function.take_bulk_stats();
+    tally.bulk_concurrency = function.bulk_concurrency() as u64;
     let now_ms = chrono::Utc::now().timestamp_millis();
     println!("{}", metrics::emf_line(&function.config().function_name, &tally, started.elapsed(), now_ms));
     answer

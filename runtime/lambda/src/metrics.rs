@@ -23,12 +23,14 @@ pub struct Tally {
     pub superseded: u64,
     /// Objects taken up at an earlier attempt's checkpoint.
     pub resumed: u64,
+    /// Bulk requests the process may have under way at once, at the end of the invocation.
+    pub bulk_concurrency: u64,
 }
 
 /// The EMF line for an invocation's work.
 pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms: i64) -> String {
     let Tally { counts, bulk, .. } = tally;
-    let values: [(&str, &str, u64); 18] = [
+    let values: [(&str, &str, u64); 19] = [
         ("Objects", "Count", counts.objects),
         ("FailedObjects", "Count", counts.failed_objects),
         ("Records", "Count", counts.records()),
@@ -40,6 +42,7 @@ pub fn emf_line(function: &str, tally: &Tally, duration: Duration, timestamp_ms:
         ("DeadLettered", "Count", counts.rejected + bulk.refused),
         ("BulkRetries", "Count", bulk.retries),
         ("BulkSplits", "Count", bulk.splits),
+        ("BulkConcurrency", "Count", tally.bulk_concurrency),
         ("IgnoredFields", "Count", bulk.ignored_fields),
         ("PluginErrors", "Count", tally.plugin_errors),
         ("RoutingConfigRefused", "Count", tally.config_refused),
@@ -75,7 +78,8 @@ mod tests {
     fn an_emf_line_declares_every_value_it_carries() {
         let counts = Counts { objects: 2, failed_objects: 1, bytes: 1000, documents: 7, rejected: 2, skipped: 1 };
         let bulk = BulkStats { indexed: 5, already_indexed: 1, refused: 1, retries: 3, splits: 0, ignored_fields: 2 };
-        let tally = Tally { counts, bulk, plugin_errors: 1, config_refused: 0, superseded: 1, resumed: 1 };
+        let tally =
+            Tally { counts, bulk, plugin_errors: 1, config_refused: 0, superseded: 1, resumed: 1, bulk_concurrency: 4 };
         let line: Value =
             serde_json::from_str(&emf_line("kelk-host", &tally, Duration::from_millis(1500), 1_700_000_000_000))
                 .unwrap();
@@ -92,6 +96,7 @@ mod tests {
         assert_eq!(line["PluginErrors"], 1);
         assert_eq!(line["SupersededObjects"], 1);
         assert_eq!(line["ResumedObjects"], 1);
+        assert_eq!(line["BulkConcurrency"], 4);
         assert_eq!(line["_aws"]["Timestamp"], 1_700_000_000_000i64);
     }
 }

@@ -9,8 +9,11 @@
 //! to be retried once the writer may write: it is not the document's fault. A request may take
 //! as long as its body needs on a slow link, but no longer than the time left to answer (a
 //! Lambda invocation's deadline), so that what is not indexed by then is reported, not cut off.
+//! Each attempt's time, or the cluster pushing back, moves the bulk concurrency
+//! ([`super::concurrency`]).
 
 use super::cluster::truncate;
+use super::concurrency::{Answer as Load, Permit};
 use crate::sink::SinkError;
 use bytes::Bytes;
 use opensearch::BulkParts;
@@ -142,14 +145,20 @@ impl ItemResult {
 /// Sends `items` until each is settled, retrying the request on connection errors, 429 and
 /// 5xx, and the items OpenSearch answered 429 (or 5xx) for; a body found too large is sent
 /// again as two halves, which takes no attempt. Nothing is sent or retried past `answer_by`.
-pub(crate) async fn send(client: Client, items: Vec<Pending>, answer_by: Option<Instant>) -> Sent {
+/// `permit` is held until every item is settled, and told what each attempt met.
+pub(crate) async fn send(client: Client, permit: Permit, items: Vec<Pending>, answer_by: Option<Instant>) -> Sent {
     let mut sent = Sent { items, outcomes: Ok(Vec::new()), retries: 0, held: Vec::new(), too_large: None, splits: 0 };
-    sent.outcomes = settle(&client, &mut sent, answer_by).await;
+    sent.outcomes = settle(&client, &permit, &mut sent, answer_by).await;
     sent
 }
 
 /// Each item's outcome, or why the request failed: [`send`]'s loop, keeping its account in `sent`.
-async fn settle(client: &Client, sent: &mut Sent, answer_by: Option<Instant>) -> Result<Vec<Outcome>, SinkError> {
+async fn settle(
+    client: &Client,
+    permit: &Permit,
+    sent: &mut Sent,
+    answer_by: Option<Instant>,
+) -> Result<Vec<Outcome>, SinkError> {
     let items = &sent.items;
     let mut outcomes: Vec<Option<Outcome>> = (0..items.len()).map(|_| None).collect();
     // The requests of an attempt, as the indices of their items.
@@ -169,7 +178,7 @@ async fn settle(client: &Client, sent: &mut Sent, answer_by: Option<Instant>) ->
         }
         let mut again = Vec::new();
         while let Some(todo) = requests.pop() {
-            let answers = match request(client, todo.iter().map(|&i| &items[i]), answer_by).await {
+            let answers = match request(client, permit, todo.iter().map(|&i| &items[i]), answer_by).await {
                 Ok(answers) if answers.len() == todo.len() => answers,
                 Ok(answers) => {
                     let error = format!("the bulk response answers {} of {} items", answers.len(), todo.len());
@@ -247,20 +256,29 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Sends one `_bulk` request; the answer for each item, in order, and where OpenSearch holds
-/// it, if it does.
+/// it, if it does. `permit` is told how long it took, or that the cluster pushed back.
 async fn request(
     client: &Client,
+    permit: &Permit,
     items: impl Iterator<Item = &Pending>,
     answer_by: Option<Instant>,
 ) -> Result<Vec<(Answer, Option<Held>)>, Failure> {
-    let failed =
-        |e: opensearch::Error| Failure::Sink(SinkError::Retryable(format!("OpenSearch bulk request failed: {e}")));
+    let failed = |e: opensearch::Error| {
+        // No answer in the time given is the cluster's load as much as a 429 is.
+        permit.answered(if e.is_timeout() { Load::BackPressure } else { Load::Failed });
+        Failure::Sink(SinkError::Retryable(format!("OpenSearch bulk request failed: {e}")))
+    };
     let body: Vec<Bytes> = items.flat_map(|p| [p.action.clone(), p.source.clone()]).collect();
     let bytes: usize = body.iter().map(Bytes::len).sum::<usize>() + body.len();
     let timeout = time_for(bytes, answer_by).map_err(Failure::Sink)?;
+    let started = Instant::now();
     let response = client.bulk(BulkParts::None).body(body).request_timeout(timeout).send().await.map_err(failed)?;
     let status = response.status_code();
     let text = response.text().await.map_err(failed)?;
+    let pushed_back = |status: u16| status == 429 || status >= 500;
+    if !status.is_success() {
+        permit.answered(if pushed_back(status.as_u16()) { Load::BackPressure } else { Load::Failed });
+    }
     let said = || format!("OpenSearch bulk request failed: {status}: {}", truncate(&text));
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         return Err(Failure::TooLarge(format!("a body of {bytes} bytes: {}", said())));
@@ -271,6 +289,10 @@ async fn request(
     let response: BulkResponse = serde_json::from_str(&text).map_err(|e| {
         Failure::Sink(SinkError::Fatal(format!("OpenSearch bulk request failed: unreadable bulk response: {e}")))
     })?;
+    permit.answered(match response.items.iter().any(|item| pushed_back(item.create.status)) {
+        true => Load::BackPressure,
+        false => Load::Took(started.elapsed(), bytes),
+    });
     Ok(response
         .items
         .into_iter()

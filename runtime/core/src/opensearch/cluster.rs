@@ -3,8 +3,10 @@
 //! standard AWS credentials). HTTPS verifies the cluster's certificate against the system's CAs
 //! and, for a cluster whose certificate a private CA signed, that CA's certificate. The pipeline
 //! is synchronous: requests block on the process's runtime, on which bulk requests also run in
-//! the background.
+//! the background, as many at once as the [`Limiter`] the connection and its clones share
+//! lets through.
 
+use super::concurrency::{Concurrency, Limiter};
 use crate::aws::Aws;
 use opensearch::OpenSearch;
 use opensearch::auth::Credentials;
@@ -13,6 +15,7 @@ use opensearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use opensearch::http::{Method, StatusCode, headers::HeaderMap};
 use std::io;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::runtime::Handle;
 
@@ -30,10 +33,12 @@ pub enum Auth {
     },
 }
 
-/// A connection to one cluster.
+/// A connection to one cluster; a clone shares its connections and its bulk concurrency.
+#[derive(Clone)]
 pub struct Cluster {
     client: OpenSearch,
     runtime: Handle,
+    limiter: Arc<Limiter>,
 }
 
 impl Cluster {
@@ -75,7 +80,25 @@ impl Cluster {
             ),
             None => io::Error::other(described(&e)),
         })?;
-        Ok(Cluster { client: OpenSearch::new(transport), runtime: aws.handle().clone() })
+        Ok(Cluster {
+            client: OpenSearch::new(transport),
+            runtime: aws.handle().clone(),
+            limiter: Limiter::new(Concurrency::Adaptive),
+        })
+    }
+
+    /// Bulk requests at once: [`Concurrency::Adaptive`] (the default) or a fixed number.
+    pub fn with_bulk_concurrency(self, concurrency: Concurrency) -> Self {
+        Cluster { limiter: Limiter::new(concurrency), ..self }
+    }
+
+    /// How many bulk requests may be under way at once now.
+    pub fn bulk_concurrency(&self) -> usize {
+        self.limiter.limit()
+    }
+
+    pub(crate) fn limiter(&self) -> &Arc<Limiter> {
+        &self.limiter
     }
 
     pub(crate) fn client(&self) -> &OpenSearch {

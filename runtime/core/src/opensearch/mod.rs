@@ -1,10 +1,11 @@
 //! OpenSearch: the connection ([`Cluster`]), the bulk sink ([`BulkSink`], on the `_bulk` wire
-//! format of `bulk.rs`), the mappings plugins describe ([`mappings`]) and the index templates
+//! format of `bulk.rs`, as many requests at once as [`concurrency`] lets through), the mappings plugins describe ([`mappings`]) and the index templates
 //! made of them ([`templates`]), setup of roles and retention ([`setup`]) and Dashboards objects
 //! ([`dashboards`]).
 
 pub(crate) mod bulk;
 mod cluster;
+pub mod concurrency;
 pub mod dashboards;
 mod ignored;
 pub mod mappings;
@@ -13,4 +14,5 @@ mod sink;
 pub mod templates;
 
 pub use cluster::{Auth, Cluster};
-pub use sink::{BULK_BYTES, BulkSink, BulkStats, IN_FLIGHT};
+pub use concurrency::Concurrency;
+pub use sink::{BULK_BYTES, BulkSink, BulkStats};

@@ -1,7 +1,8 @@
 //! The OpenSearch sink: documents batched into `_bulk` requests bounded by bytes
 //! ([`BULK_BYTES`], or less once the cluster has found a body too large), each written with `create` under its deterministic `_id`, so a retry finds
-//! it already there (409, counted, not an error); up to [`IN_FLIGHT`] requests under way while
-//! parsing goes on ([`super::bulk`] sends and retries them). A document OpenSearch refuses for
+//! it already there (409, counted, not an error); requests under way while parsing goes on
+//! ([`super::bulk`] sends and retries them), as many as the process's bulk concurrency lets
+//! through ([`super::concurrency`]). A document OpenSearch refuses for
 //! good is dead-lettered with OpenSearch's reason. `flush` returns only when every document
 //! given is indexed, already there, or dead-lettered, so an input counts as done (or a
 //! checkpoint of it taken) only then. A document indexed without fields its mappings could
@@ -20,9 +21,6 @@ use tokio::task::JoinHandle;
 
 /// A `_bulk` request is sent once its body reaches this size, unless the cluster takes less.
 pub const BULK_BYTES: usize = 5 << 20;
-/// Bulk requests under way at once, while the pipeline goes on parsing: parsing and indexing
-/// overlap, and memory stays within (1 + this) bodies.
-pub const IN_FLIGHT: usize = 2;
 /// How much of a refused document its dead letter keeps.
 const EXCERPT_BYTES: usize = 256;
 
@@ -104,15 +102,20 @@ impl BulkSink {
         &self.cluster
     }
 
-    /// Sends the body so far, waiting first for the oldest request if too many are under way.
+    /// Sends the body so far once the process's bulk concurrency lets one more request through
+    /// (the requests under way finish on their own meanwhile), then waits for the oldest while
+    /// this sink has more than the limit under way or answered and not accounted for: memory
+    /// stays within (1 + the limit) bodies.
     fn dispatch(&mut self, refused: &mut dyn DeadLetters) -> Result<(), SinkError> {
         if self.body.is_empty() {
             return Ok(());
         }
         let items = std::mem::take(&mut self.body);
         self.body_bytes = 0;
-        self.in_flight.push_back(self.cluster.spawn(bulk::send(self.cluster.client().clone(), items, self.answer_by)));
-        while self.in_flight.len() > IN_FLIGHT {
+        let permit = self.cluster.block_on(self.cluster.limiter().acquire());
+        let request = bulk::send(self.cluster.client().clone(), permit, items, self.answer_by);
+        self.in_flight.push_back(self.cluster.spawn(request));
+        while self.in_flight.len() > self.cluster.bulk_concurrency() {
             self.settle_oldest(refused)?;
         }
         Ok(())

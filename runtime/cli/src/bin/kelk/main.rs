@@ -9,7 +9,7 @@ use clap::Parser;
 use kelk_cli::{self as cli, HostArgs, Input, Output, exit};
 use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::s3::{S3, S3Uri};
-use kelk_runtime::opensearch::{Auth, BulkSink, Cluster, dashboards, setup};
+use kelk_runtime::opensearch::{Auth, BulkSink, Cluster, Concurrency, dashboards, setup};
 use kelk_runtime::pipeline::Stop;
 use kelk_runtime::routing::Router;
 use kelk_runtime::sandbox::Plugin;
@@ -170,6 +170,11 @@ struct Ingest {
     max_object_mib: Option<u64>,
     #[command(flatten)]
     cluster: ClusterArgs,
+    /// With --opensearch: bulk requests at once, `adaptive` (more while the cluster answers as
+    /// quickly, fewer on 429s and slower answers) or a fixed number from 1 to 8, for a small
+    /// cluster.
+    #[arg(long, value_name = "N|adaptive", default_value = "adaptive", requires = "opensearch")]
+    bulk_concurrency: Concurrency,
     #[command(flatten)]
     host: HostArgs,
 }
@@ -290,15 +295,16 @@ fn ingest(args: &Ingest, aws: &Aws) -> anyhow::Result<u8> {
         for done in setup::setup(&cluster, &plugins.destinations(), None)? {
             eprintln!("{done}");
         }
-        let mut sink = BulkSink::new(cluster);
+        let mut sink = BulkSink::new(cluster.with_bulk_concurrency(args.bulk_concurrency));
         let report = run(&mut sink, &mut DeadLetterFile::new(&args.out))?;
         let s = sink.stats();
         let written = format!(
-            "OpenSearch: {} indexed, {} already there, {} refused and dead-lettered, {} retries, {} fields left out (ignore_malformed: see the warnings); dead letters in {}/dead-letters.ndjson",
+            "OpenSearch: {} indexed, {} already there, {} refused and dead-lettered, {} retries (bulk concurrency {} at the end), {} fields left out (ignore_malformed: see the warnings); dead letters in {}/dead-letters.ndjson",
             s.indexed,
             s.already_indexed,
             s.refused,
             s.retries,
+            sink.cluster().bulk_concurrency(),
             s.ignored_fields,
             args.out.display()
         );
