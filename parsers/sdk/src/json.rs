@@ -326,7 +326,8 @@ fn first_special_16(s: &[u8]) -> usize {
     {
         use core::arch::wasm32::*;
         let b: [u8; 16] = s.try_into().expect("sixteen bytes");
-        let x = u8x16(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        let x =
+            u8x16(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
         // Signed, the non-ASCII bytes are negative: below 0x20 with the control bytes.
         let special = v128_or(
             i8x16_lt(x, i8x16_splat(0x20)),
@@ -342,8 +343,10 @@ fn first_special_16(s: &[u8]) -> usize {
         // Signed, the non-ASCII bytes are negative: below 0x20 with the control bytes.
         let mask = unsafe {
             let x = _mm_loadu_si128(b.as_ptr().cast());
-            let quote_or_backslash =
-                _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8)), _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8)));
+            let quote_or_backslash = _mm_or_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8)),
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8)),
+            );
             _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)), quote_or_backslash))
         };
         ((mask as u32) | 1 << 16).trailing_zeros() as usize
@@ -507,7 +510,13 @@ mod tests {
                     if at + 1 < len {
                         s[len - 1] = b'"';
                     }
-                    let want = if special != 0x7f { at } else if at + 1 < len { len - 1 } else { len };
+                    let want = if special != 0x7f {
+                        at
+                    } else if at + 1 < len {
+                        len - 1
+                    } else {
+                        len
+                    };
                     assert_eq!(plain_prefix(&s), want, "byte {special:#x} at {at} of {len}");
                 }
             }
