@@ -3,7 +3,7 @@
 
 PARSERS := alb cloudfront apache cloudtrail vpcflow s3access waf route53
 
-.PHONY: demo host package test bench toolchain fuzz fuzz-tools deny-tools
+.PHONY: demo host package test bench bench-peers toolchain fuzz fuzz-tools deny-tools
 
 # Builds the plugins, then runs every parser's bundled sample logs through them (routed by
 # parsers/samples.routes.json) into ./out: OpenSearch _bulk files per daily index, and dead
@@ -72,6 +72,11 @@ test: toolchain fuzz-tools deny-tools
 # ALB throughput natively and through Wasm (see BENCHMARKS.md).
 bench: toolchain
 	cargo bench -p kelk-tests --bench throughput
+
+# Parse throughput beside the peers' (VRL, regex + serde_json, serde_json) in the same run (see
+# BENCHMARKS.md). Builds VRL, which nothing else does.
+bench-peers: toolchain
+	cargo bench -p kelk-peers
 
 # The fuzz targets (fuzz/run: cargo-fuzz on nightly, seeded with parsers/*/samples and
 # fuzz/seeds), FUZZ_SECONDS each; corpora and crashes under ~/.cache/kelk/fuzz. `make test` runs them 15 s each.

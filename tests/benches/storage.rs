@@ -320,35 +320,14 @@ fn leaves(prefix: &str, pointer: &str, properties: &Value, out: &mut Vec<(String
     }
 }
 
-/// A format's generator: `Log::alb` and the like, given a seed and a size.
-type Generator = fn(u64, u64) -> Log;
-
 fn main() {
     let url = std::env::var("KELK_BENCH_OPENSEARCH").expect(
         "KELK_BENCH_OPENSEARCH is not set: the URL of an OpenSearch to index into (tests/servers/opensearch start)",
     );
     let bytes = std::env::var("KELK_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(50u64) * 1_000_000;
-    let chosen: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
-    let wanted = |name: &str| chosen.is_empty() || chosen.iter().any(|c| c == name);
     let sandbox = kelk_tests::sandbox();
-    let formats: [(&str, &str, Generator, u64); 12] = [
-        ("alb", "kelk-parser-alb", Log::alb, 1),
-        ("elb-classic", "kelk-parser-alb", Log::elb_classic, 11),
-        ("nlb", "kelk-parser-alb", Log::nlb, 5),
-        ("alb-connection", "kelk-parser-alb", Log::alb_connection, 12),
-        ("cloudfront", "kelk-parser-cloudfront", Log::cloudfront, 2),
-        ("cloudfront-json", "kelk-parser-cloudfront", Log::cloudfront_json, 6),
-        ("apache", "kelk-parser-apache", Log::apache, 3),
-        ("cloudtrail", "kelk-parser-cloudtrail", Log::cloudtrail, 4),
-        ("vpcflow", "kelk-parser-vpcflow", Log::vpcflow, 7),
-        ("s3access", "kelk-parser-s3access", Log::s3access, 8),
-        ("waf", "kelk-parser-waf", Log::waf, 9),
-        ("route53", "kelk-parser-route53", Log::route53, 10),
-    ];
     println!("bytes per raw byte: the _bulk bodies, and each side's primaries after a force merge to one segment");
-    for (name, package, log, seed) in formats {
-        if wanted(name) {
-            measure(&url, &sandbox, name, package, log(seed, bytes));
-        }
+    for format in kelk_tests::formats::chosen() {
+        measure(&url, &sandbox, format.name, format.package, format.log(bytes));
     }
 }

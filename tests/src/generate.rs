@@ -175,28 +175,6 @@ impl Log {
         Self::new(seed, limit, b"", b"", b"", route53_line)
     }
 
-    /// Every format, by the name the benchmarks and `kelk-generate` take it by, with a seed
-    /// of its own.
-    pub const FORMATS: &[(&str, u64, Generator)] = &[
-        ("alb", 1, Log::alb),
-        ("elb-classic", 11, Log::elb_classic),
-        ("nlb", 5, Log::nlb),
-        ("alb-connection", 12, Log::alb_connection),
-        ("cloudfront", 2, Log::cloudfront),
-        ("cloudfront-json", 6, Log::cloudfront_json),
-        ("apache", 3, Log::apache),
-        ("cloudtrail", 4, Log::cloudtrail),
-        ("vpcflow", 7, Log::vpcflow),
-        ("s3access", 8, Log::s3access),
-        ("waf", 9, Log::waf),
-        ("route53", 10, Log::route53),
-    ];
-
-    /// The format called `name`, about `limit` bytes of it, from its own seed.
-    pub fn named(name: &str, limit: u64) -> Option<Log> {
-        Self::FORMATS.iter().find(|(n, ..)| *n == name).map(|(_, seed, make)| make(*seed, limit))
-    }
-
     /// How many records were generated.
     pub fn records(&self) -> u64 {
         self.records

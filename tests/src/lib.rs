@@ -2,6 +2,7 @@
 //! the shared sample corpus, what a run made as JSON, and generated logs.
 
 pub mod emulator;
+pub mod formats;
 pub mod generate;
 pub mod stage;
 pub mod toxiproxy;

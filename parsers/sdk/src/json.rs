@@ -222,53 +222,140 @@ pub fn write_str(buf: &mut Vec<u8>, s: &[u8]) {
 
 /// Appends `s` to `buf`. Documents are built from many short pieces, and on wasm every
 /// `memcpy` is a `memory.copy`, which wasmtime runs as a call out to the host: dear for a
-/// field name of ten bytes. Short pieces are copied here, eight bytes at a time.
+/// field name of ten bytes. Short pieces are copied here in words, the last word overlapping
+/// the one before it, so a piece takes no loop over its bytes (on wasm each turn of a loop
+/// also carries the CPU-deadline check).
 #[inline(always)]
 pub fn put(buf: &mut Vec<u8>, s: &[u8]) {
     const SHORT: usize = 64;
-    if s.len() > SHORT {
+    let n = s.len();
+    if n > SHORT {
         buf.extend_from_slice(s);
         return;
     }
-    buf.reserve(s.len());
+    buf.reserve(n);
     let len = buf.len();
-    let spare = &mut buf.spare_capacity_mut()[..s.len()];
-    let mut words = spare.chunks_exact_mut(8);
-    let mut from = s.chunks_exact(8);
-    for (to, word) in (&mut words).zip(&mut from) {
-        let word = u64::from_ne_bytes(word.try_into().expect("eight bytes"));
-        for (slot, byte) in to.iter_mut().zip(word.to_ne_bytes()) {
+    let spare = &mut buf.spare_capacity_mut()[..n];
+    let write = |to: &mut [std::mem::MaybeUninit<u8>], from: &[u8]| {
+        for (slot, &byte) in to.iter_mut().zip(from) {
             slot.write(byte);
         }
+    };
+    let word = |at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("eight bytes")).to_ne_bytes();
+    let half = |at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().expect("four bytes")).to_ne_bytes();
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            write(&mut spare[at..at + 8], &word(at));
+            at += 8;
+        }
+        write(&mut spare[n - 8..], &word(n - 8));
+    } else if n >= 4 {
+        write(&mut spare[..4], &half(0));
+        write(&mut spare[n - 4..], &half(n - 4));
+    } else {
+        write(spare, s);
     }
-    for (slot, &byte) in words.into_remainder().iter_mut().zip(from.remainder()) {
-        slot.write(byte);
-    }
-    // SAFETY: the `s.len()` bytes after `len` were initialised just above.
-    unsafe { buf.set_len(len + s.len()) };
+    // SAFETY: the `n` bytes after `len` were initialised just above.
+    unsafe { buf.set_len(len + n) };
 }
 
-/// The length of the prefix of `s` that can be copied into a JSON string as it is. Eight
-/// bytes at a time: this is the hottest loop of every parser.
+/// The length of the prefix of `s` that can be copied into a JSON string as it is: the
+/// hottest scan of every parser. Sixteen bytes at a time, then one last window of sixteen (or
+/// eight, or four) overlapping what was found plain already, so no byte is looked at alone
+/// unless `s` is shorter than four bytes.
 #[inline]
 fn plain_prefix(s: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(word) = s.get(i..i + 8) {
-        let x = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-        // A control byte (< 0x20), a quote, a backslash, or a non-ASCII byte.
-        let special = (x.wrapping_sub(ONES * 0x20) & !x)
-            | has_zero(x ^ (ONES * b'"' as u64))
-            | has_zero(x ^ (ONES * b'\\' as u64))
-            | x;
-        if special & HIGH != 0 {
-            break;
+    let n = s.len();
+    // A window only finds special bytes past those already found plain, so the first it finds
+    // is the first of `s`.
+    let window = |at: usize, width: usize, first: fn(&[u8]) -> usize| {
+        let f = first(&s[at..at + width]);
+        (f < width).then_some(at + f)
+    };
+    if n >= 16 {
+        let mut at = 0;
+        while at + 16 <= n {
+            if let Some(i) = window(at, 16, first_special_16) {
+                return i;
+            }
+            at += 16;
         }
-        i += 8;
+        return if at == n { n } else { window(n - 16, 16, first_special_16).unwrap_or(n) };
     }
-    i + s[i..].iter().position(|&b| !PLAIN[b as usize]).unwrap_or(s.len() - i)
+    if n >= 8 {
+        return window(0, 8, first_special_8).or_else(|| window(n - 8, 8, first_special_8)).unwrap_or(n);
+    }
+    if n >= 4 {
+        return window(0, 4, first_special_4).or_else(|| window(n - 4, 4, first_special_4)).unwrap_or(n);
+    }
+    s.iter().position(|&b| !PLAIN[b as usize]).unwrap_or(n)
+}
+
+/// SWAR over the bytes of `x` (`ones` has a 1 in each): the high bit of each byte that is a
+/// control byte (< 0x20), a quote, a backslash, or non-ASCII. Above the first such byte there
+/// can be false ones (borrows), so only the lowest set bit is to be trusted.
+#[inline(always)]
+fn special_bits(x: u64, ones: u64) -> u64 {
+    let high = ones * 0x80;
+    let has_zero = |v: u64| v.wrapping_sub(ones) & !v & high;
+    let control = x.wrapping_sub(ones * 0x20) & !x;
+    (control | has_zero(x ^ (ones * b'"' as u64)) | has_zero(x ^ (ones * b'\\' as u64)) | x) & high
+}
+
+/// The index of the first byte of `s` (eight bytes) that needs escaping, or 8.
+#[inline(always)]
+fn first_special_8(s: &[u8]) -> usize {
+    let x = u64::from_le_bytes(s.try_into().expect("eight bytes"));
+    (special_bits(x, 0x0101_0101_0101_0101).trailing_zeros() / 8) as usize
+}
+
+/// The index of the first byte of `s` (four bytes) that needs escaping, or 4.
+#[inline(always)]
+fn first_special_4(s: &[u8]) -> usize {
+    let x = u64::from(u32::from_le_bytes(s.try_into().expect("four bytes")));
+    ((special_bits(x, 0x0101_0101) | 1 << 32).trailing_zeros() / 8) as usize
+}
+
+/// The index of the first byte of `s` (sixteen bytes) that needs escaping, or 16: one SIMD
+/// compare where the target has it (wasm's simd128, which the plugins are built with; x86-64's
+/// SSE2), two words elsewhere.
+#[inline(always)]
+fn first_special_16(s: &[u8]) -> usize {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    {
+        use core::arch::wasm32::*;
+        let b: [u8; 16] = s.try_into().expect("sixteen bytes");
+        let x =
+            u8x16(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+        // Signed, the non-ASCII bytes are negative: below 0x20 with the control bytes.
+        let special = v128_or(
+            i8x16_lt(x, i8x16_splat(0x20)),
+            v128_or(i8x16_eq(x, i8x16_splat(b'"' as i8)), i8x16_eq(x, i8x16_splat(b'\\' as i8))),
+        );
+        (u32::from(i8x16_bitmask(special)) | 1 << 16).trailing_zeros() as usize
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        let b: &[u8; 16] = s.try_into().expect("sixteen bytes");
+        // SAFETY: SSE2 is part of x86-64; the load reads the sixteen bytes of `b`, unaligned.
+        // Signed, the non-ASCII bytes are negative: below 0x20 with the control bytes.
+        let mask = unsafe {
+            let x = _mm_loadu_si128(b.as_ptr().cast());
+            let quote_or_backslash = _mm_or_si128(
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'"' as i8)),
+                _mm_cmpeq_epi8(x, _mm_set1_epi8(b'\\' as i8)),
+            );
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)), quote_or_backslash))
+        };
+        ((mask as u32) | 1 << 16).trailing_zeros() as usize
+    }
+    #[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
+    {
+        let low = first_special_8(&s[..8]);
+        if low < 8 { low } else { 8 + first_special_8(&s[8..]) }
+    }
 }
 
 /// Appends the decimal digits of `v`.
@@ -411,17 +498,29 @@ mod tests {
 
     #[test]
     fn plain_prefix_stops_at_the_first_special_byte() {
-        let base = b"abcdefghijklmnopqrstuvwxyz0123456789".to_vec();
-        for special in [b'"', b'\\', b'\n', 0x00, 0x1f, 0x7f, 0x80, 0xff] {
-            for at in 0..base.len() {
-                let mut s = base.clone();
-                s[at] = special;
-                let want = if special == 0x7f { s.len() } else { at };
-                assert_eq!(plain_prefix(&s), want, "byte {special:#x} at {at}");
+        let base = b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".to_vec();
+        // Every length, for each way of scanning (words of 4, 8, 16, the overlapping last
+        // window), and a second special byte after the first, which must not be the one found.
+        for len in 0..=base.len() {
+            assert_eq!(plain_prefix(&base[..len]), len);
+            for special in [b'"', b'\\', b'\n', 0x00, 0x1f, 0x7f, 0x80, 0xff] {
+                for at in 0..len {
+                    let mut s = base[..len].to_vec();
+                    s[at] = special;
+                    if at + 1 < len {
+                        s[len - 1] = b'"';
+                    }
+                    let want = if special != 0x7f {
+                        at
+                    } else if at + 1 < len {
+                        len - 1
+                    } else {
+                        len
+                    };
+                    assert_eq!(plain_prefix(&s), want, "byte {special:#x} at {at} of {len}");
+                }
             }
         }
-        assert_eq!(plain_prefix(b""), 0);
-        assert_eq!(plain_prefix(&base), base.len());
     }
 
     #[test]
