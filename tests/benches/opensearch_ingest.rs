@@ -298,7 +298,10 @@ fn main() {
     }
     for round in 0..runs {
         for format in &formats {
-            for way in &ways {
+            // Each round in another order, so that no way always follows the same one.
+            let mut order: Vec<&String> = ways.iter().collect();
+            order.rotate_left(round as usize % ways.len());
+            for way in order {
                 let (took, said) = run(format, way);
                 let rate = format.documents as f64 / took.as_secs_f64();
                 eprintln!(

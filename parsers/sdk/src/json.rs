@@ -46,8 +46,9 @@ impl<'a> Object<'a> {
         self.buf.push(b':');
     }
 
-    /// A nested object under `key`; it is omitted if nothing is written into it.
-    #[inline]
+    /// A nested object under `key`; it is omitted if nothing is written into it. Always inlined:
+    /// on wasm LLVM otherwise leaves it a call, at some 5 % of ALB's instructions.
+    #[inline(always)]
     pub fn object(&mut self, key: &str) -> Object<'_> {
         let start = self.buf.len();
         let was_empty = self.empty;

@@ -191,8 +191,15 @@ impl LineParser for VpcFlow {
 }
 
 /// The fields of a line: AWS separates them with one space.
+/// Found with `memchr`, which looks at sixteen bytes at a time (simd128 in the plugin) where
+/// a split on a predicate takes a turn of a loop per byte.
 fn fields(line: &[u8]) -> impl Iterator<Item = &[u8]> {
-    line.split(|&b| b == b' ').filter(|f| !f.is_empty())
+    let mut start = 0;
+    memchr::memchr_iter(b' ', line).chain(std::iter::once(line.len())).filter_map(move |end| {
+        let field = &line[start..end];
+        start = end + 1;
+        (!field.is_empty()).then_some(field)
+    })
 }
 
 /// The layout a header line gives, or `None` if the line is not a header: a header has only
@@ -239,11 +246,12 @@ struct Values<'a> {
 }
 
 fn write(columns: &[Column], layout: &str, line: &[u8], doc: &mut Object) -> Outcome {
+    // Split once: the values are read in three passes below.
+    let mut values = Vec::with_capacity(columns.len() + 1);
+    values.extend(fields(line));
+    let count = values.len();
     let mut v = Values::default();
-    let mut count = 0;
-    for value in fields(line) {
-        count += 1;
-        let Some(column) = columns.get(count - 1) else { continue };
+    for (column, &value) in columns.iter().zip(&values) {
         let slot = match column {
             Column::AccountId => &mut v.account_id,
             Column::SrcAddr => &mut v.srcaddr,
@@ -338,7 +346,7 @@ fn write(columns: &[Column], layout: &str, line: &[u8], doc: &mut Object) -> Out
     }
     let mut aws = doc.object("aws");
     let mut flow = aws.object("vpcflow");
-    for (column, value) in columns.iter().zip(fields(line)) {
+    for (column, &value) in columns.iter().zip(&values) {
         let Some(value) = dash(value) else { continue };
         match column {
             Column::Version => {
@@ -371,7 +379,7 @@ fn write(columns: &[Column], layout: &str, line: &[u8], doc: &mut Object) -> Out
             _ => {}
         }
     }
-    let mut unknown = columns.iter().zip(fields(line)).filter_map(|(column, value)| match column {
+    let mut unknown = columns.iter().zip(&values).filter_map(|(column, &value)| match column {
         Column::Unknown(key) => dash(value).map(|value| (key, value)),
         _ => None,
     });

@@ -1,10 +1,16 @@
 //! How many bulk requests are under way at once: a limit the cluster's answers move, as Vector's
-//! adaptive request concurrency does. Additive increase, multiplicative decrease: one more
-//! request in flight after a round of answers as quick as before while the sender had more to
-//! send than the limit let through; half as many after a round with a 429 or 5xx (the cluster
-//! says its queues are full); a tenth fewer (at least one) after a round markedly slower than
-//! the moving average (the cluster queues what it cannot yet say no to). Or a fixed limit,
-//! for a cluster whose owner knows what it takes.
+//! adaptive request concurrency does. Additive increase, multiplicative decrease, after each
+//! round of answers (as many as the limit): one more request in flight while hardly any wait in
+//! the cluster's queues and the sender had more to send than the limit let through; half as many
+//! after a round with a 429 or 5xx (the cluster says its queues are full); a tenth fewer (at
+//! least one) while more than two wait (the cluster queues what it cannot yet say no to). Or a
+//! fixed limit, for a cluster whose owner knows what it takes.
+//!
+//! What waits is reckoned as TCP Vegas does, from the round's time per MiB against the quickest
+//! round's: `limit · (1 − quickest / now)`. Vector's test instead (no slower than the moving
+//! average, less than 2.5 deviations slower) lets the limit drift up on a saturated node, where
+//! one request more makes each answer slower by less than the noise: on a 2-core node it rose to
+//! 6 and indexed a fifth less than a limit of 1 (BENCHMARKS.md, target 3).
 //!
 //! The limit is one per process ([`Limiter`], which a [`super::Cluster`] and its clones share),
 //! whichever inputs send at once. A request holds its permit from before its body is handed
@@ -17,14 +23,15 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The most requests under way at once: 8 bodies of 5 MiB, 40 MiB in flight at most.
 pub const MAX: usize = 8;
-/// Where an adaptive limit starts: parsing and one request overlap, and a second is ready.
-const INITIAL: usize = 2;
-/// The weight of a new round in the moving averages.
-const EWMA_ALPHA: f64 = 0.4;
-/// A round slower than the average by this many standard deviations is the cluster queueing.
-const DEVIATIONS: f64 = 2.5;
-/// The limit kept after a round markedly slower than the average.
-const SLOWER_RATIO: f64 = 0.9;
+/// Where an adaptive limit starts, as Vector's: the quickest time is then one with nothing
+/// waiting, and parsing still overlaps the request (the sink fills the next body meanwhile).
+const INITIAL: usize = 1;
+/// Fewer requests than this waiting in the cluster: room for one more.
+const QUEUED_FEWEST: f64 = 1.0;
+/// More requests than this waiting in the cluster: too many.
+const QUEUED_MOST: f64 = 2.0;
+/// The limit kept after a round with too many waiting.
+const QUEUED_RATIO: f64 = 0.9;
 /// A body under this size counts as this size when its time is compared: what a request
 /// costs besides its bytes does not make a small body look slow.
 const NOMINAL_BYTES: usize = 1 << 20;
@@ -64,22 +71,6 @@ pub(crate) enum Answer {
     Failed,
 }
 
-/// A moving average and variance.
-#[derive(Clone, Copy, Debug)]
-struct Ewma {
-    mean: f64,
-    variance: f64,
-}
-
-impl Ewma {
-    fn update(&mut self, x: f64) {
-        let difference = x - self.mean;
-        let increment = EWMA_ALPHA * difference;
-        self.mean += increment;
-        self.variance = (1.0 - EWMA_ALPHA) * (self.variance + difference * increment);
-    }
-}
-
 /// The answers of one round: as many as the limit at its start, about one trip each.
 #[derive(Debug, Default)]
 struct Round {
@@ -98,8 +89,9 @@ pub(crate) struct Controller {
     limit: usize,
     adaptive: bool,
     in_flight: usize,
-    /// The seconds per MiB of past rounds, once one was measured.
-    past: Option<Ewma>,
+    /// The seconds per MiB of the quickest round, once one was measured: the cluster's time
+    /// with nothing waiting.
+    quickest: Option<f64>,
     round: Round,
 }
 
@@ -109,7 +101,7 @@ impl Controller {
             Concurrency::Adaptive => (INITIAL, true),
             Concurrency::Fixed(n) => (n.clamp(1, MAX), false),
         };
-        Controller { limit, adaptive, in_flight: 0, past: None, round: Round::default() }
+        Controller { limit, adaptive, in_flight: 0, quickest: None, round: Round::default() }
     }
 
     pub(crate) fn limit(&self) -> usize {
@@ -150,21 +142,19 @@ impl Controller {
         if !self.adaptive {
             return;
         }
-        // Within rounding of the average is as quick as it: sums of equal times are not always equal.
-        let slack = |past: &Ewma| past.mean * 1e-9;
-        let slower = |past: &Ewma, current: f64| current > past.mean + DEVIATIONS * past.variance.sqrt() + slack(past);
-        self.limit = match (self.past, current) {
+        self.limit = match (self.quickest, current) {
             _ if round.back_pressure => (self.limit / 2).max(1),
-            (Some(past), Some(current)) if slower(&past, current) => {
-                ((self.limit as f64 * SLOWER_RATIO) as usize).min(self.limit - 1).max(1)
-            }
-            (Some(past), Some(current)) if round.reached_limit && current <= past.mean + slack(&past) => {
-                (self.limit + 1).min(MAX)
-            }
+            (Some(quickest), Some(current)) => match self.limit as f64 * (1.0 - quickest / current) {
+                queued if queued > QUEUED_MOST => {
+                    ((self.limit as f64 * QUEUED_RATIO) as usize).min(self.limit - 1).max(1)
+                }
+                queued if queued < QUEUED_FEWEST && round.reached_limit => (self.limit + 1).min(MAX),
+                _ => self.limit,
+            },
             _ => self.limit,
         };
         if let Some(current) = current {
-            self.past.get_or_insert(Ewma { mean: current, variance: 0.0 }).update(current);
+            self.quickest = Some(self.quickest.map_or(current, |quickest| quickest.min(current)));
         }
         // What was under way at the end of this round counts towards the next.
         self.round.reached_limit = self.in_flight >= self.limit;
@@ -276,25 +266,27 @@ mod tests {
         let mut controller = Controller::new(Concurrency::Adaptive);
         assert_eq!(controller.limit(), INITIAL);
         let limits: Vec<usize> = (0..10).map(|_| round(&mut controller, took(500))).collect();
-        // The first round sets the average; each after it adds one, up to the maximum.
-        assert_eq!(limits, [2, 3, 4, 5, 6, 7, 8, 8, 8, 8]);
+        // The first round sets the quickest time; each after it adds one, up to the maximum.
+        assert_eq!(limits, [1, 2, 3, 4, 5, 6, 7, 8, 8, 8]);
     }
 
     #[test]
     fn a_sender_that_never_fills_the_limit_does_not_raise_it() {
         let mut controller = Controller::new(Concurrency::Adaptive);
+        (0..3).for_each(|_| _ = round(&mut controller, took(500)));
+        assert_eq!(controller.limit(), 3);
         for _ in 0..10 {
             controller.started();
             controller.answered(took(500));
             controller.finished();
         }
-        assert_eq!(controller.limit(), INITIAL, "one request at a time is no evidence that more would pass");
+        assert_eq!(controller.limit(), 3, "one request at a time is no evidence that more would pass");
     }
 
     #[test]
     fn back_pressure_halves_the_limit_down_to_one() {
         let mut controller = Controller::new(Concurrency::Adaptive);
-        (0..7).for_each(|_| _ = round(&mut controller, took(500)));
+        (0..8).for_each(|_| _ = round(&mut controller, took(500)));
         assert_eq!(controller.limit(), 8);
         let limits: Vec<usize> = (0..4).map(|_| round(&mut controller, Answer::BackPressure)).collect();
         assert_eq!(limits, [4, 2, 1, 1]);
@@ -306,7 +298,7 @@ mod tests {
     #[test]
     fn one_429_in_a_round_is_enough() {
         let mut controller = Controller::new(Concurrency::Adaptive);
-        (0..3).for_each(|_| _ = round(&mut controller, took(500)));
+        (0..4).for_each(|_| _ = round(&mut controller, took(500)));
         assert_eq!(controller.limit(), 4);
         (0..4).for_each(|_| controller.started());
         [took(500), Answer::BackPressure, took(500), took(500)].into_iter().for_each(|a| controller.answered(a));
@@ -315,22 +307,38 @@ mod tests {
     }
 
     #[test]
-    fn rising_latency_lowers_the_limit_and_flat_latency_holds_it_when_it_is_not_quicker() {
+    fn a_saturated_cluster_holds_the_limit_where_one_request_waits() {
         let mut controller = Controller::new(Concurrency::Adaptive);
-        (0..5).for_each(|_| _ = round(&mut controller, took(500)));
+        // Each answer takes as long as the requests under way: the cluster does one at a time.
+        let limits: Vec<usize> = (0..20)
+            .map(|_| {
+                let took = took(500 * controller.limit() as u64);
+                round(&mut controller, took)
+            })
+            .collect();
+        // At 2 one waits: it climbs no further.
+        assert_eq!(limits, [1; 1].into_iter().chain([2; 19]).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn requests_waiting_in_the_cluster_lower_the_limit_and_slower_answers_hold_it() {
+        let mut controller = Controller::new(Concurrency::Adaptive);
+        (0..6).for_each(|_| _ = round(&mut controller, took(500)));
         assert_eq!(controller.limit(), 6);
-        // Markedly slower than the average (whose deviation is nil): the cluster is queueing.
+        // 6 · (1 − 500/700) = 1.7 waiting: held.
+        assert_eq!(round(&mut controller, took(700)), 6);
+        // 6 · (1 − 500/900) = 2.7 waiting: a tenth fewer, at least one fewer.
         assert_eq!(round(&mut controller, took(900)), 5);
-        // Slower than the average, within its deviation now: held.
-        assert_eq!(round(&mut controller, took(700)), 5);
-        // A tenth fewer, at least one fewer.
+        // 5 · (1 − 500/5000) = 4.5: one fewer again.
         assert_eq!(round(&mut controller, took(5000)), 4);
+        // As quick as the quickest again: one more.
+        assert_eq!(round(&mut controller, took(500)), 5);
     }
 
     #[test]
     fn a_small_body_is_timed_as_a_nominal_one_and_a_failure_is_not_timed() {
         let mut controller = Controller::new(Concurrency::Adaptive);
-        (0..3).for_each(|_| _ = round(&mut controller, took(500)));
+        (0..4).for_each(|_| _ = round(&mut controller, took(500)));
         assert_eq!(controller.limit(), 4);
         // 5 MiB in 500 ms is 100 ms per MiB; 10 KiB in 100 ms is 100 ms per (nominal) MiB.
         assert_eq!(round(&mut controller, Answer::Took(Duration::from_millis(100), 10 << 10)), 5);
@@ -361,8 +369,13 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         runtime.block_on(async {
             let limiter = Limiter::new(Concurrency::Adaptive);
+            let a = limiter.acquire().await;
+            // Two rounds of one quick answer: room for a second.
+            a.answered(took(500));
+            a.answered(took(500));
+            assert_eq!(limiter.limit(), 2);
             // Two out: back pressure halves the limit to one while both are out.
-            let (a, b) = (limiter.acquire().await, limiter.acquire().await);
+            let b = limiter.acquire().await;
             assert_eq!(limiter.semaphore.available_permits(), 0);
             a.answered(Answer::BackPressure);
             b.answered(Answer::BackPressure);
