@@ -18,10 +18,13 @@ use vrl::compiler::state::RuntimeState;
 use vrl::compiler::{Context, Function, Program, TargetValue, TimeZone};
 use vrl::value::{Secrets, Value as VrlValue};
 
+/// Parses a whole corpus; returns how many documents it made.
+type Parse = Box<dyn Fn(&[u8]) -> u64>;
+
 /// A peer of one format.
 pub struct Peer {
     pub name: &'static str,
-    parse: Box<dyn Fn(&[u8]) -> u64>,
+    parse: Parse,
 }
 
 impl Peer {
@@ -36,7 +39,7 @@ pub fn peers(name: &str) -> Vec<Peer> {
     let mut peers = Vec::new();
     if let Some(program) = vrl_program(name) {
         let vrl = Vrl::new(&program);
-        let parse: Box<dyn Fn(&[u8]) -> u64> = if name == "cloudtrail" {
+        let parse: Parse = if name == "cloudtrail" {
             Box::new(move |corpus| vrl.records(corpus))
         } else {
             Box::new(move |corpus| vrl.lines(corpus))
