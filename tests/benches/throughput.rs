@@ -10,8 +10,8 @@ use kelk_parser_sdk::{Batch, Lines, Parser, SourceContext as GuestContext};
 use kelk_runtime::pipeline::decode::CHUNK_BYTES;
 use kelk_runtime::pipeline::{self, Job};
 use kelk_runtime::sandbox::{Sandbox, SourceContext};
-use kelk_runtime::sink::{DeadLetter, DeadLetters, Document, Sink, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
+use kelk_tests::Null;
 use kelk_tests::generate::Log;
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -30,23 +30,6 @@ fn best(runs: u64, mut f: impl FnMut() -> u64) -> (Duration, u64) {
         fastest = fastest.min(started.elapsed());
     }
     (fastest, count)
-}
-
-/// Takes everything and keeps nothing: the pipeline's own cost, without a destination's.
-struct Null;
-
-impl Sink for Null {
-    fn document(&mut self, doc: &Document, _: &mut dyn DeadLetters) -> Result<(), SinkError> {
-        std::hint::black_box(doc);
-        Ok(())
-    }
-}
-
-impl DeadLetters for Null {
-    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
-        std::hint::black_box(letter);
-        Ok(())
-    }
 }
 
 /// Benchmarks one format whose native parser is `P` and whose plugin is `package`.

@@ -6,6 +6,8 @@
 //! indices ([`pipeline::document`]) → [`sink`] (OpenSearch, files, stdout), and the records
 //! that did not make it → dead letters.
 //!
+//! The inputs of a batch go through on every core ([`workers`]).
+//!
 //! [`opensearch`] is the cluster: the bulk sink, index templates, dashboards. [`aws`] is S3:
 //! objects in, the plugin store, dead letters out, on the process's one tokio runtime and one
 //! AWS configuration ([`aws::Aws`]). The Lambda function and the command-line tools are
@@ -17,6 +19,7 @@ pub mod pipeline;
 pub mod routing;
 pub mod sink;
 pub mod source;
+pub mod workers;
 
 pub use kelk_sandbox as sandbox;
 

@@ -30,7 +30,8 @@ pub enum Auth {
     },
 }
 
-/// A connection to one cluster.
+/// A connection to one cluster (a clone shares its connections).
+#[derive(Clone)]
 pub struct Cluster {
     client: OpenSearch,
     runtime: Handle,
