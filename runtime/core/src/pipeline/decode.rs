@@ -19,11 +19,11 @@ static CORES: LazyLock<bool> = LazyLock::new(|| std::thread::available_paralleli
 
 /// An input's decompressed bytes in chunks of [`CHUNK_BYTES`] (the last one shorter).
 pub struct Chunks<'r> {
-    from: From<'r>,
+    from: Source<'r>,
     buf: Vec<u8>,
 }
 
-enum From<'r> {
+enum Source<'r> {
     /// Read and decompressed on the reader's thread.
     Inline(Box<dyn Read + 'r>),
     /// Gunzipped ahead on a thread of its own: full chunks in, empty ones back for reuse.
@@ -34,12 +34,12 @@ impl<'r> Chunks<'r> {
     /// The chunks of `input`, decompressed as [`decompressed`] does; a gzip input is gunzipped
     /// on a thread of `scope` (with more than one core), overlapping with the parse, a few
     /// chunks ahead. Its errors (a corrupt stream, a read that failed) come out of
-    /// [`Chunks::next`] where the reader reaches them, as the inline reader's do.
+    /// [`Chunks::read`] where the reader reaches them, as the inline reader's do.
     pub fn new<'scope>(scope: &'scope Scope<'scope, 'r>, input: impl Read + Send + 'r) -> io::Result<Self> {
         let mut input = BufReader::with_capacity(CHUNK_BYTES, input);
         let gzip = is_gzip(&mut input)?;
         if !(gzip && *CORES) {
-            return Ok(Chunks { from: From::Inline(decoded(input, gzip)), buf: Vec::new() });
+            return Ok(Chunks { from: Source::Inline(decoded(input, gzip)), buf: Vec::new() });
         }
         let (full_tx, full) = sync_channel(AHEAD_QUEUED);
         let (empty, empty_rx) = sync_channel::<Vec<u8>>(AHEAD_BUFFERS);
@@ -71,19 +71,14 @@ impl<'r> Chunks<'r> {
                 }
             }
         });
-        Ok(Chunks { from: From::Ahead { full, empty }, buf: Vec::new() })
-    }
-
-    /// The chunks of `input`, decompressed on the reader's thread.
-    pub fn inline(input: impl Read + 'r) -> io::Result<Self> {
-        Ok(Chunks { from: From::Inline(decompressed(input)?), buf: Vec::new() })
+        Ok(Chunks { from: Source::Ahead { full, empty }, buf: Vec::new() })
     }
 
     /// The next chunk; an empty slice at the end.
-    pub fn next(&mut self) -> io::Result<&[u8]> {
+    pub fn read(&mut self) -> io::Result<&[u8]> {
         match &mut self.from {
-            From::Inline(input) => next_chunk(input, &mut self.buf),
-            From::Ahead { full, empty } => {
+            Source::Inline(input) => next_chunk(input, &mut self.buf),
+            Source::Ahead { full, empty } => {
                 let done = std::mem::take(&mut self.buf);
                 if done.capacity() > 0 {
                     let _ = empty.try_send(done); // the thread may have ended
@@ -169,6 +164,49 @@ mod tests {
         let mut out = Vec::new();
         decompressed(input)?.read_to_end(&mut out)?;
         Ok(out)
+    }
+
+    /// Every chunk of `input` through [`Chunks`], concatenated.
+    fn chunked(input: &[u8]) -> io::Result<Vec<u8>> {
+        std::thread::scope(|scope| {
+            let mut chunks = Chunks::new(scope, input)?;
+            let mut out = Vec::new();
+            loop {
+                let chunk = chunks.read()?;
+                if chunk.is_empty() {
+                    return Ok(out);
+                }
+                assert!(chunk.len() == CHUNK_BYTES || out.len() + chunk.len() == read_all(input).unwrap().len());
+                out.extend_from_slice(chunk);
+            }
+        })
+    }
+
+    #[test]
+    fn chunks_read_ahead_are_the_bytes_and_the_errors_of_the_stream() {
+        let data: Vec<u8> = (0..300_000u32).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let z = gzip(&data);
+        assert_eq!(chunked(&z).unwrap(), data);
+        assert_eq!(chunked(&[gzip(&data), gzip(b"two\n")].concat()).unwrap(), [&data[..], b"two\n"].concat());
+        assert_eq!(chunked(&data).unwrap(), data);
+        assert_eq!(chunked(b"").unwrap(), b"");
+        let err = chunked(&z[..z.len() / 2]).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+        let mut corrupt = z.clone();
+        let n = corrupt.len();
+        corrupt[n - 6] ^= 0xff;
+        assert!(chunked(&corrupt).unwrap_err().to_string().contains("corrupt"));
+    }
+
+    #[test]
+    fn a_reader_that_stops_early_stops_the_thread() {
+        let data: Vec<u8> = (0..1_000_000u32).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+        let z = gzip(&data);
+        // The scope returns only once the thread has ended.
+        std::thread::scope(|scope| {
+            let mut chunks = Chunks::new(scope, &z[..]).unwrap();
+            assert_eq!(chunks.read().unwrap().len(), CHUNK_BYTES);
+        });
     }
 
     #[test]

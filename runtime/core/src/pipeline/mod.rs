@@ -251,7 +251,7 @@ fn run(
             if job.stop.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 return Err(IngestError::Deadline { input: job.source.clone(), bytes: counts.bytes });
             }
-            let chunk = chunks.next().map_err(decode_error)?;
+            let chunk = chunks.read().map_err(decode_error)?;
             if chunk.is_empty() {
                 break;
             }
