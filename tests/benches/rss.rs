@@ -97,9 +97,12 @@ fn lambda(gzip: &Path, opensearch: &str) -> (u64, f64, u64) {
         "routes": [{ "bucket": bucket, "key_glob": "alb/*", "plugin": "alb", "index_prefix": PREFIX }] });
     std::fs::write(&routing, config.to_string()).unwrap();
     let cluster = cluster(opensearch);
+    // Dead letters (and checkpoints) of this run's own: a new run does not resume an old one's.
+    let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let dead_letters = format!("s3://{bucket}/dead-letters-{run}/");
     let settings = [
         ("KELK_ROUTING_CONFIG", routing.to_str().unwrap()),
-        ("KELK_DEAD_LETTERS", "s3://rss-logs/dead-letters/"),
+        ("KELK_DEAD_LETTERS", &dead_letters),
         ("AWS_LAMBDA_FUNCTION_TIMEOUT", "900"),
     ];
     let host = Emulator::start("rss", &settings);

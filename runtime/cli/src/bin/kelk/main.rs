@@ -224,6 +224,7 @@ fn parse_option(s: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
+    kelk_runtime::bound_the_allocator();
     cli::init_tracing();
     let command = Command::parse();
     cli::exit_status(kelk_runtime::runtime().map_err(anyhow::Error::from).and_then(|runtime| {
