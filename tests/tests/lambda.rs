@@ -1097,7 +1097,10 @@ fn the_objects_of_an_invocation_go_through_the_workers_each_answered() {
     let Stage { host, logs, dead, prefix } = Stage::apache_with("workers", &[("KELK_WORKERS", "3")]);
     // 2000 lines (several chunks), every 50th not an access line.
     let lines = |n: usize| -> Vec<u8> {
-        (0..n).map(|i| if i % 50 == 49 { "not an access line\n".to_owned() } else { format!("{APACHE_LINE}\n") }).collect::<String>().into_bytes()
+        (0..n)
+            .map(|i| if i % 50 == 49 { "not an access line\n".to_owned() } else { format!("{APACHE_LINE}\n") })
+            .collect::<String>()
+            .into_bytes()
     };
     for i in 0..6 {
         put(&s3, &logs, &format!("app/{i}.log.gz"), gzip(&lines(2000)));

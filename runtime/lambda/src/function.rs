@@ -133,7 +133,8 @@ impl Function {
 
     /// Loads or reloads the routing config and installs its plugins' index templates.
     fn refresh_routes(&mut self) -> Result<Option<Refreshed>, RoutingError> {
-        let (cluster, templates, retention) = (self.lanes[0].sink.cluster(), &mut self.templates, self.config.retention_days);
+        let (cluster, templates, retention) =
+            (self.lanes[0].sink.cluster(), &mut self.templates, self.config.retention_days);
         let mut accept = |router: &Router| install(cluster, templates, router, retention);
         match &mut self.routes {
             Routes::Store(store) => store.refresh(&self.sandbox, accept).map(Some),
@@ -386,7 +387,9 @@ fn unless_late(
 /// Logs how an input's work ended.
 fn logged(source: &SourceRef, result: &Result<Counts, Failed>) {
     match result {
-        Ok(counts) => tracing::info!(input = %source, documents = counts.documents, rejected = counts.rejected, skipped = counts.skipped, bytes = counts.bytes, "input done"),
+        Ok(counts) => {
+            tracing::info!(input = %source, documents = counts.documents, rejected = counts.rejected, skipped = counts.skipped, bytes = counts.bytes, "input done")
+        }
         Err(failed) => tracing::error!(input = %source, error = %failed.error, "input failed"),
     }
 }

@@ -212,10 +212,7 @@ fn inputs(args: &[String], aws: &Aws) -> anyhow::Result<(Vec<Input>, Option<S3>)
 }
 
 /// A worker's output: its sink and its dead letters.
-fn outs<'o>(
-    sinks: &'o mut [impl Sink + Send],
-    letters: &'o mut [impl DeadLetters + Send],
-) -> Vec<Output<'o>> {
+fn outs<'o>(sinks: &'o mut [impl Sink + Send], letters: &'o mut [impl DeadLetters + Send]) -> Vec<Output<'o>> {
     sinks.iter_mut().zip(letters).map(|(sink, dead_letters)| Output { sink, dead_letters }).collect()
 }
 
