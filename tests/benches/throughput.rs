@@ -9,8 +9,8 @@
 use kelk_runtime::pipeline::decode::CHUNK_BYTES;
 use kelk_runtime::pipeline::{self, Job};
 use kelk_runtime::sandbox::Sandbox;
-use kelk_runtime::sink::{DeadLetter, DeadLetters, Document, Sink, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
+use kelk_tests::Null;
 use kelk_tests::formats::Format;
 use std::time::{Duration, Instant};
 
@@ -28,23 +28,6 @@ fn best(runs: u64, mut f: impl FnMut() -> u64) -> (Duration, u64) {
         fastest = fastest.min(started.elapsed());
     }
     (fastest, count)
-}
-
-/// Takes everything and keeps nothing: the pipeline's own cost, without a destination's.
-struct Null;
-
-impl Sink for Null {
-    fn document(&mut self, doc: &Document, _: &mut dyn DeadLetters) -> Result<(), SinkError> {
-        std::hint::black_box(doc);
-        Ok(())
-    }
-}
-
-impl DeadLetters for Null {
-    fn dead_letter(&mut self, letter: &DeadLetter) -> Result<(), SinkError> {
-        std::hint::black_box(letter);
-        Ok(())
-    }
 }
 
 /// Benchmarks one format: natively, through its plugin, and through the pipeline.

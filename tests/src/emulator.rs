@@ -100,6 +100,16 @@ impl Emulator {
         assert!(killed.success(), "no host process under the emulator");
     }
 
+    /// The host process's peak resident set size so far (its `VmHWM`), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let children = Command::new("pgrep").args(["-P", &self.child.id().to_string()]).output().unwrap();
+        let pid = String::from_utf8(children.stdout).unwrap();
+        let pid = pid.split_whitespace().next().expect("a host process under the emulator");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let peak = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).expect("VmHWM in /proc/PID/status");
+        peak.trim().trim_end_matches("kB").trim().parse().unwrap()
+    }
+
     /// Everything the emulator and the host have logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap()

@@ -166,6 +166,44 @@ pub fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, serde
     }
 }
 
+/// A sink and dead-letter store that take everything and keep nothing: the pipeline's own
+/// cost, without a destination's (the benchmarks').
+pub struct Null;
+
+impl kelk_runtime::sink::Sink for Null {
+    fn document(
+        &mut self,
+        doc: &kelk_runtime::sink::Document,
+        _: &mut dyn kelk_runtime::sink::DeadLetters,
+    ) -> Result<(), kelk_runtime::sink::SinkError> {
+        std::hint::black_box(doc);
+        Ok(())
+    }
+}
+
+impl kelk_runtime::sink::DeadLetters for Null {
+    fn dead_letter(&mut self, letter: &kelk_runtime::sink::DeadLetter) -> Result<(), kelk_runtime::sink::SinkError> {
+        std::hint::black_box(letter);
+        Ok(())
+    }
+}
+
+/// A generated ALB log of `mb` MB (`seed` picks which), gzipped as ELB delivers it, in a file
+/// under `target/bench-corpus` made once and kept (the benchmarks that run whole processes).
+pub fn gzipped_alb(seed: u64, mb: u64) -> PathBuf {
+    let path = workspace().join(format!("target/bench-corpus/alb-{seed}-{mb}MB.log.gz"));
+    if !path.exists() {
+        std::fs::create_dir_all(path.parent().expect("under target")).expect("target is writable");
+        let part = path.with_extension("part");
+        let file = std::io::BufWriter::new(std::fs::File::create(&part).expect("target is writable"));
+        let mut gzip = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        std::io::copy(&mut generate::Log::alb(seed, mb * 1_000_000), &mut gzip).expect("target is writable");
+        std::io::Write::flush(&mut gzip.finish().expect("target is writable")).expect("target is writable");
+        std::fs::rename(&part, &path).expect("target is writable");
+    }
+    path
+}
+
 /// Gzips bytes.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write;

@@ -856,6 +856,11 @@ struct Stage {
 
 impl Stage {
     fn apache(name: &str) -> Self {
+        Stage::apache_with(name, &[])
+    }
+
+    /// A stage whose host has `settings` too.
+    fn apache_with(name: &str, settings: &[(&str, &str)]) -> Self {
         let s3 = s3();
         let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
         let (plugins_bucket, logs, dead) =
@@ -873,7 +878,9 @@ impl Stage {
         put(&s3, &plugins_bucket, "routing.json", routes.to_string().into_bytes());
         let (routing, dead_letters_uri) =
             (format!("s3://{plugins_bucket}/routing.json"), format!("s3://{dead}/dead-letters/"));
-        let host = Emulator::start(name, &s3_settings(&routing, &dead_letters_uri));
+        let mut settings = [&s3_settings(&routing, &dead_letters_uri)[..], settings].concat();
+        settings.sort_by_key(|(name, _)| *name);
+        let host = Emulator::start(name, &settings);
         Stage { host, logs, dead, prefix }
     }
 }
@@ -1076,4 +1083,102 @@ fn a_precompiled_artifact_is_loaded_only_with_its_sha256() {
     let unnamed = publish("plugins/apache.cwasm", None).unwrap_err().to_string();
     assert!(unnamed.contains("without the artifact's precompiled_sha256"), "{unnamed}");
     assert_eq!(publish("plugins/apache.cwasm", Some(sha256(&artifact))).unwrap(), "apache");
+}
+
+/// The objects of one invocation go through several workers at once (`KELK_WORKERS`), each
+/// answered on its own: an SQS batch reports exactly the messages one of whose objects failed
+/// (a truncated gzip, a missing object, an unrouted one), and every line of the other objects
+/// is a document or a dead letter, once, again on a redelivery; the metrics add up every
+/// worker's; Batch Operations gets each task's code, in order; a multi-record S3 event fails
+/// naming how many of its objects did.
+#[test]
+fn the_objects_of_an_invocation_go_through_the_workers_each_answered() {
+    let (s3, cluster) = (s3(), cluster());
+    let Stage { host, logs, dead, prefix } = Stage::apache_with("workers", &[("KELK_WORKERS", "3")]);
+    // 2000 lines (several chunks), every 50th not an access line.
+    let lines = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|i| if i % 50 == 49 { "not an access line\n".to_owned() } else { format!("{APACHE_LINE}\n") })
+            .collect::<String>()
+            .into_bytes()
+    };
+    for i in 0..6 {
+        put(&s3, &logs, &format!("app/{i}.log.gz"), gzip(&lines(2000)));
+    }
+    // Cut inside its first chunk: it fails before any of its lines is parsed.
+    let whole = gzip(&lines(100));
+    put(&s3, &logs, "app/truncated.log.gz", whole[..whole.len() / 2].to_vec());
+    put(&s3, &logs, "other/unrouted.log", lines(10));
+    let (documents, rejected) = (6 * 1960, 6 * 40);
+
+    let message = |id: &str, keys: &[&str]| {
+        let records: Vec<Value> = keys.iter().map(|key| s3_record(&logs, key)).collect();
+        sqs_message(id, &json!({ "Records": records }).to_string())
+    };
+    let batch = json!({ "Records": [
+        message("m0", &["app/0.log.gz", "app/1.log.gz"]),
+        message("m-truncated", &["app/2.log.gz", "app/truncated.log.gz"]),
+        message("m3", &["app/3.log.gz"]),
+        message("m-missing", &["app/missing.log.gz"]),
+        message("m4", &["app/4.log.gz"]),
+        message("m-unrouted", &["other/unrouted.log"]),
+        message("m5", &["app/5.log.gz"]),
+    ]});
+    let failures = json!({ "batchItemFailures": [
+        { "itemIdentifier": "m-truncated" }, { "itemIdentifier": "m-missing" }, { "itemIdentifier": "m-unrouted" },
+    ]});
+    for round in 0..2 {
+        let answer = host.invoke(&batch).unwrap_or_else(|e| panic!("{e}\n{}", host.log()));
+        assert_eq!(answer, failures, "round {round}");
+        assert_eq!(index_count(&cluster, &format!("{prefix}-*")), documents, "round {round}");
+        let letters = dead_letters(&s3, &uri(&dead, "dead-letters/"));
+        assert_eq!(letters.len() as u64, rejected, "round {round}");
+    }
+    let log = host.log();
+    assert!(log.contains("the gzip stream is truncated"), "{log}");
+    let emf: Vec<Value> =
+        log.lines().filter(|l| l.contains("\"CloudWatchMetrics\"")).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let [first, again] = &emf[..] else { panic!("a metrics line per invocation: {emf:?}") };
+    for m in [first, again] {
+        assert_eq!((&m["Objects"], &m["FailedObjects"]), (&json!(9), &json!(3)), "{m}");
+        assert_eq!((&m["Documents"], &m["Rejected"]), (&json!(documents), &json!(rejected)), "{m}");
+    }
+    assert_eq!((&first["Indexed"], &again["AlreadyIndexed"]), (&json!(documents), &json!(documents)));
+
+    let task = |id: &str, key: &str| json!({ "taskId": id, "s3Key": key, "s3VersionId": null, "s3BucketArn": format!("arn:aws:s3:::{logs}") });
+    let tasks = vec![
+        task("t0", "app/0.log.gz"),
+        task("t-missing", "app/missing.log.gz"),
+        task("t1", "app/1.log.gz"),
+        task("t-truncated", "app/truncated.log.gz"),
+        task("t2", "app/2.log.gz"),
+        task("t-unrouted", "other/unrouted.log"),
+    ];
+    let job = json!({ "invocationSchemaVersion": "1.0", "invocationId": "aW52b2NhdGlvbg", "job": { "id": "job-1" }, "tasks": tasks });
+    let answer = host.invoke(&job).unwrap();
+    let codes: Vec<(&str, &str)> = answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["taskId"].as_str().unwrap(), r["resultCode"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("t0", "Succeeded"),
+            ("t-missing", "PermanentFailure"),
+            ("t1", "Succeeded"),
+            ("t-truncated", "PermanentFailure"),
+            ("t2", "Succeeded"),
+            ("t-unrouted", "PermanentFailure"),
+        ],
+        "{answer}"
+    );
+
+    let notification = json!({ "Records": [
+        s3_record(&logs, "app/3.log.gz"), s3_record(&logs, "app/missing.log.gz"), s3_record(&logs, "app/4.log.gz"),
+    ]});
+    let failed = host.invoke(&notification).expect_err("an object failed");
+    assert!(failed["errorMessage"].as_str().unwrap().starts_with("1 of 3 objects failed"), "{failed}");
+    assert_eq!(index_count(&cluster, &format!("{prefix}-*")), documents);
 }

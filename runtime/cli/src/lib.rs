@@ -7,6 +7,7 @@ use kelk_runtime::routing::Routed;
 use kelk_runtime::sandbox::{Limits, Plugin, PluginError, Sandbox};
 use kelk_runtime::sink::{DeadLetters, Sink};
 use kelk_runtime::source::{ObjectRef, SourceRef};
+use kelk_runtime::workers;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -144,10 +145,10 @@ pub struct Input {
     pub size: u64,
 }
 
-/// Where documents and dead letters go.
+/// Where a worker's documents and dead letters go.
 pub struct Output<'o> {
-    pub sink: &'o mut dyn Sink,
-    pub dead_letters: &'o mut dyn DeadLetters,
+    pub sink: &'o mut (dyn Sink + Send),
+    pub dead_letters: &'o mut (dyn DeadLetters + Send),
 }
 
 impl Input {
@@ -157,27 +158,29 @@ impl Input {
 }
 
 /// Opens an input's bytes.
-pub type Open<'a> = &'a dyn Fn(&ObjectRef) -> std::io::Result<Box<dyn Read>>;
+pub type Open<'a> = &'a (dyn Fn(&ObjectRef) -> std::io::Result<Box<dyn Read + Send>> + Sync);
 
 /// Runs each local file through the plugin `route` gives for it (see [`ingest`]).
 pub fn ingest_files<'r>(
-    route: impl Fn(&ObjectRef) -> Option<Routed<'r>>,
+    route: impl Fn(&ObjectRef) -> Option<Routed<'r>> + Sync,
     files: &[PathBuf],
     stop: Stop,
-    out: Output,
+    mut out: Output,
 ) -> Report {
     let inputs: Vec<Input> = files.iter().map(|f| Input::file(f)).collect();
-    ingest(route, &inputs, &|object| Ok(Box::new(std::fs::File::open(&object.key)?)), stop, out)
+    let open: Open = &|object| Ok(Box::new(std::fs::File::open(&object.key)?));
+    ingest(route, &inputs, open, stop, std::slice::from_mut(&mut out))
 }
 
-/// Runs each input through the plugin `route` gives for it, with a progress bar on a terminal.
-/// An input that fails, or that no route matches, is reported and the next one still runs.
+/// Runs each input through the plugin `route` gives for it, with a progress bar on a terminal:
+/// as many inputs at once as there are `outs`, one per worker. An input that fails, or that no
+/// route matches, is reported and the others still run.
 pub fn ingest<'r>(
-    route: impl Fn(&ObjectRef) -> Option<Routed<'r>>,
+    route: impl Fn(&ObjectRef) -> Option<Routed<'r>> + Sync,
     inputs: &[Input],
     open: Open,
     stop: Stop,
-    out: Output,
+    outs: &mut [Output],
 ) -> Report {
     let total: u64 = inputs.iter().map(|i| i.size).sum();
     let bar = ProgressBar::new(total).with_style(
@@ -187,11 +190,14 @@ pub fn ingest<'r>(
     );
     let started = Instant::now();
     let mut report = Report::default();
-    for Input { object, .. } in inputs {
+    let results = workers::each(inputs, outs, |out, Input { object, .. }| {
         bar.set_message(object.key.rsplit('/').next().unwrap_or_default().to_owned());
         let source = SourceRef::Object(object.clone());
         let open = || open(object).map(|inner| Progress { inner, bar: &bar });
-        match pipeline::ingest_routed(route(object), &source, open, stop, out.sink, out.dead_letters) {
+        pipeline::ingest_routed(route(object), &source, open, stop, out.sink, out.dead_letters)
+    });
+    for result in results {
+        match result {
             Ok(counts) => report.counts.add(&counts),
             Err(failed) => {
                 report.counts.add(&failed.counts);

@@ -32,6 +32,8 @@ pub struct Config {
     /// Records between an object's checkpoints, where a retry of an object cut short resumes.
     pub checkpoint_records: u64,
     pub limits: Limits,
+    /// The objects of an invocation processed at once, each on a worker of its own.
+    pub workers: usize,
     pub cache_dir: PathBuf,
     pub retention_days: Option<u32>,
     pub function_name: String,
@@ -74,6 +76,10 @@ impl Config {
             limits: Limits {
                 memory_bytes: (number("KELK_PLUGIN_MEMORY_MIB", 128)? as usize) << 20,
                 call_timeout: Duration::from_millis(number("KELK_PLUGIN_CALL_TIMEOUT_MS", 5_000)?),
+            },
+            workers: match number("KELK_WORKERS", 0)? {
+                0 => kelk_runtime::workers::cores(),
+                n => n as usize,
             },
             // The only writable place in Lambda; it outlives one invocation in a warm sandbox.
             cache_dir: std::env::var_os("KELK_CACHE_DIR").map_or_else(|| "/tmp/kelk".into(), PathBuf::from),

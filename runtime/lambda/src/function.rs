@@ -1,6 +1,6 @@
 //! The function's warm state ([`Function`]: the sandbox, the routing config and its plugins,
-//! the S3 and OpenSearch clients) and what an event source can ask of it in one invocation
-//! ([`Invocation`]).
+//! the S3 and OpenSearch clients, a lane per worker) and what an event source can ask of it in
+//! one invocation ([`Invocation`]): the objects of an event go through the workers at once.
 
 use crate::config::{Config, RoutingSource};
 use crate::metrics::Tally;
@@ -17,6 +17,7 @@ use kelk_runtime::sandbox::Plugin;
 use kelk_runtime::sandbox::Sandbox;
 use kelk_runtime::sink::{Checkpoint, Origin, SinkError};
 use kelk_runtime::source::{ObjectRef, SourceRef};
+use kelk_runtime::workers;
 use std::time::{Duration, Instant};
 
 /// Where routes come from.
@@ -41,9 +42,16 @@ pub struct Function {
     sandbox: Sandbox,
     routes: Routes,
     s3: S3,
+    /// One per worker (`KELK_WORKERS`), at least one; the first takes the work of one input.
+    lanes: Vec<Lane>,
+    templates: Templates,
+}
+
+/// What a worker writes to, its own: the bulk requests of its input under way, and the dead
+/// letters of its input.
+struct Lane {
     sink: BulkSink,
     dead_letters: S3DeadLetters,
-    templates: Templates,
 }
 
 impl Function {
@@ -101,9 +109,13 @@ impl Function {
         let (sandbox, s3, routes, [sandbox_ms, aws_ms, local_plugins_ms]) = parts?;
         let (cluster, templates, opensearch_ms) = opensearch?;
         let waited_ms = lap();
-        let sink = BulkSink::new(cluster);
-        let dead_letters = S3DeadLetters::new(s3.clone(), config.dead_letters.clone());
-        let mut function = Function { config, sandbox, routes, s3, sink, dead_letters, templates };
+        let lanes = (0..config.workers.max(1))
+            .map(|_| Lane {
+                sink: BulkSink::new(cluster.clone()),
+                dead_letters: S3DeadLetters::new(s3.clone(), config.dead_letters.clone()),
+            })
+            .collect();
+        let mut function = Function { config, sandbox, routes, s3, lanes, templates };
         if let Err(error) = function.refresh_routes() {
             tracing::error!(%error, "routing config refused at cold start");
         }
@@ -122,7 +134,8 @@ impl Function {
 
     /// Loads or reloads the routing config and installs its plugins' index templates.
     fn refresh_routes(&mut self) -> Result<Option<Refreshed>, RoutingError> {
-        let (cluster, templates, retention) = (self.sink.cluster(), &mut self.templates, self.config.retention_days);
+        let (cluster, templates, retention) =
+            (self.lanes[0].sink.cluster(), &mut self.templates, self.config.retention_days);
         let mut accept = |router: &Router| install(cluster, templates, router, retention);
         match &mut self.routes {
             Routes::Store(store) => store.refresh(&self.sandbox, accept).map(Some),
@@ -136,31 +149,13 @@ impl Function {
         }
     }
 
-    /// Where an earlier attempt at `source` through `plugin` got to. Only an object of at least
-    /// as many bytes as a checkpoint has records is looked up: a smaller one holds fewer records
-    /// than a checkpoint unless it compresses its lines below a byte each, and a checkpoint
-    /// missed only costs redoing it. Progress that cannot be read is logged, and the object
-    /// read from its start.
-    fn resume_point(&self, source: &SourceRef, plugin: &Plugin, size: Option<u64>) -> Checkpoint {
-        if size.is_some_and(|size| size < self.config.checkpoint_records) {
-            return Checkpoint::default();
-        }
-        match self.dead_letters.progress(source, &plugin.sha256) {
-            Ok(Some(at)) => {
-                tracing::info!(input = %source, bytes = at.bytes, records = at.records, "resuming after an earlier attempt's checkpoint");
-                at
-            }
-            Ok(None) => Checkpoint::default(),
-            Err(error) => {
-                tracing::warn!(input = %source, %error, "cannot read the progress of an earlier attempt; reading from the start");
-                Checkpoint::default()
-            }
-        }
-    }
-
-    /// What the bulk sink did since the last call.
+    /// What the bulk sinks did since the last call.
     pub(crate) fn take_bulk_stats(&mut self) -> kelk_runtime::opensearch::BulkStats {
-        self.sink.take_stats()
+        let mut stats = kelk_runtime::opensearch::BulkStats::default();
+        for lane in &mut self.lanes {
+            stats.add(&lane.sink.take_stats());
+        }
+        stats
     }
 
     /// How many bulk requests may be under way at once now.
@@ -186,7 +181,9 @@ impl<'f> Invocation<'f> {
     /// Bulk requests get half the margin after `deadline` to be answered; the other half is
     /// for the dead letters and the answer.
     pub(crate) fn new(function: &'f mut Function, deadline: Instant) -> Self {
-        function.sink.answer_by(Some(deadline + function.config.deadline_margin / 2));
+        for lane in &mut function.lanes {
+            lane.sink.answer_by(Some(deadline + function.config.deadline_margin / 2));
+        }
         Invocation { function, deadline, tally: Tally::default() }
     }
 
@@ -215,47 +212,21 @@ impl<'f> Invocation<'f> {
         self.function.routes.router()
     }
 
-    /// One S3 object through its plugin into OpenSearch, its rejected lines into the dead
-    /// letters; the counts go into the tally.
-    /// An object whose content was replaced since its event is done with nothing to read: the
-    /// new content has an event of its own, and the old is gone. An object named without its
-    /// content (a Batch Operations task) is pinned to its ETag first, so that its documents
-    /// get the ids its notification gives them.
-    pub fn object(&mut self, object: &ObjectRef) -> Result<Counts, Failed> {
-        let pinned = self.pinned(object);
-        let source = SourceRef::Object(pinned.as_ref().map_or_else(|_| object.clone(), Clone::clone));
-        let (mut superseded, mut resumed) = (false, false);
-        let result = self.tallied(&source, |function, deadline| {
-            let object = &pinned.map_err(|error| IngestError::Open { input: source.clone(), error })?;
-            let routed = function.routes.router().and_then(|r| r.route(object));
-            let routed = routed.ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
-            let input = match function.s3.open(object) {
-                Err(error) if s3::superseded(&error) => {
-                    tracing::warn!(%object, etag = object.etag, "replaced by other content since its event; nothing to read");
-                    superseded = true;
-                    return Ok(Counts { objects: 1, ..Counts::default() });
-                }
-                opened => opened.map_err(|error| IngestError::Open { input: source.clone(), error })?,
-            };
-            let from = function.resume_point(&source, routed.plugin, input.size());
-            resumed = from.bytes > 0;
-            let stop = Stop { max_bytes: function.config.max_object_bytes, deadline: Some(deadline) };
-            let resume = Resume { from, every: Some(function.config.checkpoint_records) };
-            let job = Job { source: &source, options: routed.options, index_prefix: routed.index_prefix, stop, resume };
-            pipeline::ingest(routed.plugin, &job, input, &mut function.sink, &mut function.dead_letters)
-        });
-        self.tally.superseded += u64::from(superseded);
-        self.tally.resumed += u64::from(resumed);
-        result
-    }
-
-    /// The object with its current ETag when it names neither a version nor an ETag.
-    fn pinned(&self, object: &ObjectRef) -> std::io::Result<ObjectRef> {
-        if object.version_id.is_some() || object.etag.is_some() {
-            return Ok(object.clone());
-        }
-        let etag = self.function.s3.etag(&S3Uri { bucket: object.bucket.clone(), key: object.key.clone() })?;
-        Ok(ObjectRef { etag: etag.map(|e| e.trim_matches('"').to_owned()), ..object.clone() })
+    /// S3 objects through their plugins into OpenSearch, each on the next free worker, its
+    /// rejected lines into the dead letters; each object's result, in their order, and the
+    /// counts in the tally.
+    pub fn objects(&mut self, objects: &[ObjectRef]) -> Vec<Result<Counts, Failed>> {
+        let deadline = self.deadline;
+        let Function { config, routes, s3, lanes, .. } = &mut *self.function;
+        let shared = Shared { config, routes, s3 };
+        let done = workers::each(objects, lanes, |lane, object| shared.object(lane, object, deadline));
+        done.into_iter()
+            .map(|done| {
+                self.tally.superseded += u64::from(done.superseded);
+                self.tally.resumed += u64::from(done.resumed);
+                self.tally(done.result)
+            })
+            .collect()
     }
 
     /// A batch of CloudWatch Logs events of `log_group`: through the plugin its route names,
@@ -268,52 +239,42 @@ impl<'f> Invocation<'f> {
         input: &[u8],
         keep: impl FnOnce(&str) -> Vec<Made>,
     ) -> Result<Counts, Failed> {
-        self.tallied(source, |function, deadline| {
-            let router = function.routes.router().ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
+        let (deadline, Function { routes, lanes, templates, .. }) = (self.deadline, &mut *self.function);
+        let Lane { sink, dead_letters } = &mut lanes[0];
+        let result = unless_late(source, deadline, || {
+            let router = routes.router().ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
             match router.route_log_group(log_group) {
                 LogGroupRoute::Parsed(routed) => {
                     let stop = Stop { max_bytes: None, deadline: Some(deadline) };
                     let resume = Resume::default();
                     let job = Job { source, options: routed.options, index_prefix: routed.index_prefix, stop, resume };
-                    pipeline::ingest(routed.plugin, &job, input, &mut function.sink, &mut function.dead_letters)
+                    pipeline::ingest(routed.plugin, &job, input, sink, dead_letters)
                 }
                 LogGroupRoute::Kept { index_prefix } => {
                     let prefix = index_prefix.unwrap_or(cloudwatch_logs::KEPT_PREFIX);
                     let author = cloudwatch_logs::kept_author();
-                    let installed = function.templates.install(function.sink.cluster(), author, prefix);
+                    let installed = templates.install(sink.cluster(), author, prefix);
                     match installed.map_err(|e| IngestError::Sink(SinkError::Retryable(format!("{source}: {e}"))))? {
                         Some(Installed::Put(name)) => tracing::info!(template = name, "index template put"),
                         Some(Installed::Present(_) | Installed::Superseded { .. }) | None => {}
                     }
                     let origin = Origin { source, plugin: author.name, plugin_sha256: author.sha256 };
-                    let (sink, dead_letters) = (&mut function.sink, &mut function.dead_letters);
                     pipeline::deliver(origin, input.len() as u64, keep(prefix), sink, dead_letters)
                 }
             }
-        })
+        });
+        logged(source, &result);
+        self.tally(result)
     }
 
-    /// Does one input's work unless the deadline has passed, logs how it ended, and adds its
-    /// counts to the tally.
-    fn tallied(
-        &mut self,
-        source: &SourceRef,
-        work: impl FnOnce(&mut Function, Instant) -> Result<Counts, Failed>,
-    ) -> Result<Counts, Failed> {
-        let result = match Instant::now() < self.deadline {
-            true => work(self.function, self.deadline),
-            false => Err(IngestError::Deadline { input: source.clone(), bytes: 0 }.into()),
-        };
+    /// Adds an input's counts to the tally.
+    fn tally(&mut self, result: Result<Counts, Failed>) -> Result<Counts, Failed> {
         match &result {
-            Ok(counts) => {
-                tracing::info!(input = %source, documents = counts.documents, rejected = counts.rejected, skipped = counts.skipped, bytes = counts.bytes, "input done");
-                self.tally.counts.add(counts);
-            }
+            Ok(counts) => self.tally.counts.add(counts),
             Err(failed) => {
                 if matches!(*failed.error, IngestError::Plugin(_) | IngestError::Contract { .. }) {
                     self.tally.plugin_errors += 1;
                 }
-                tracing::error!(input = %source, error = %failed.error, "input failed");
                 self.tally.counts.add(&failed.counts);
             }
         }
@@ -322,12 +283,120 @@ impl<'f> Invocation<'f> {
 
     /// The OpenSearch cluster.
     pub fn cluster(&self) -> &Cluster {
-        self.function.sink.cluster()
+        self.function.lanes[0].sink.cluster()
     }
 
     /// The configured retention, in days.
     pub fn retention_days(&self) -> Option<u32> {
         self.function.config.retention_days
+    }
+}
+
+/// What the workers share in an invocation.
+struct Shared<'f> {
+    config: &'f Config,
+    routes: &'f Routes,
+    s3: &'f S3,
+}
+
+/// How an object's work ended.
+struct Done {
+    result: Result<Counts, Failed>,
+    superseded: bool,
+    resumed: bool,
+}
+
+impl Shared<'_> {
+    /// One S3 object through its plugin into `lane`'s sink, its rejected lines into the
+    /// lane's dead letters.
+    /// An object whose content was replaced since its event is done with nothing to read: the
+    /// new content has an event of its own, and the old is gone. An object named without its
+    /// content (a Batch Operations task) is pinned to its ETag first, so that its documents
+    /// get the ids its notification gives them.
+    fn object(&self, lane: &mut Lane, object: &ObjectRef, deadline: Instant) -> Done {
+        let pinned = self.pinned(object);
+        let source = SourceRef::Object(pinned.as_ref().map_or_else(|_| object.clone(), Clone::clone));
+        let (mut superseded, mut resumed) = (false, false);
+        let result = unless_late(&source, deadline, || {
+            let object = &pinned.map_err(|error| IngestError::Open { input: source.clone(), error })?;
+            let routed = self.routes.router().and_then(|r| r.route(object));
+            let routed = routed.ok_or_else(|| IngestError::NoRoute { input: source.clone() })?;
+            let input = match self.s3.open(object) {
+                Err(error) if s3::superseded(&error) => {
+                    tracing::warn!(%object, etag = object.etag, "replaced by other content since its event; nothing to read");
+                    superseded = true;
+                    return Ok(Counts { objects: 1, ..Counts::default() });
+                }
+                opened => opened.map_err(|error| IngestError::Open { input: source.clone(), error })?,
+            };
+            let from = self.resume_point(&lane.dead_letters, &source, routed.plugin, input.size());
+            resumed = from.bytes > 0;
+            let stop = Stop { max_bytes: self.config.max_object_bytes, deadline: Some(deadline) };
+            let resume = Resume { from, every: Some(self.config.checkpoint_records) };
+            let job = Job { source: &source, options: routed.options, index_prefix: routed.index_prefix, stop, resume };
+            pipeline::ingest(routed.plugin, &job, input, &mut lane.sink, &mut lane.dead_letters)
+        });
+        logged(&source, &result);
+        Done { result, superseded, resumed }
+    }
+
+    /// The object with its current ETag when it names neither a version nor an ETag.
+    fn pinned(&self, object: &ObjectRef) -> std::io::Result<ObjectRef> {
+        if object.version_id.is_some() || object.etag.is_some() {
+            return Ok(object.clone());
+        }
+        let etag = self.s3.etag(&S3Uri { bucket: object.bucket.clone(), key: object.key.clone() })?;
+        Ok(ObjectRef { etag: etag.map(|e| e.trim_matches('"').to_owned()), ..object.clone() })
+    }
+
+    /// Where an earlier attempt at `source` through `plugin` got to. Only an object of at least
+    /// as many bytes as a checkpoint has records is looked up: a smaller one holds fewer records
+    /// than a checkpoint unless it compresses its lines below a byte each, and a checkpoint
+    /// missed only costs redoing it. Progress that cannot be read is logged, and the object
+    /// read from its start.
+    fn resume_point(
+        &self,
+        dead_letters: &S3DeadLetters,
+        source: &SourceRef,
+        plugin: &Plugin,
+        size: Option<u64>,
+    ) -> Checkpoint {
+        if size.is_some_and(|size| size < self.config.checkpoint_records) {
+            return Checkpoint::default();
+        }
+        match dead_letters.progress(source, &plugin.sha256) {
+            Ok(Some(at)) => {
+                tracing::info!(input = %source, bytes = at.bytes, records = at.records, "resuming after an earlier attempt's checkpoint");
+                at
+            }
+            Ok(None) => Checkpoint::default(),
+            Err(error) => {
+                tracing::warn!(input = %source, %error, "cannot read the progress of an earlier attempt; reading from the start");
+                Checkpoint::default()
+            }
+        }
+    }
+}
+
+/// Does one input's work unless the deadline has passed.
+fn unless_late(
+    source: &SourceRef,
+    deadline: Instant,
+    work: impl FnOnce() -> Result<Counts, Failed>,
+) -> Result<Counts, Failed> {
+    match Instant::now() < deadline {
+        true => work(),
+        false => Err(IngestError::Deadline { input: source.clone(), bytes: 0 }.into()),
+    }
+}
+
+/// Logs how an input's work ended.
+fn logged(source: &SourceRef, result: &Result<Counts, Failed>) {
+    match result {
+        Ok(counts) => {
+            tracing::info!(input = %source, documents = counts.documents, rejected = counts.rejected, skipped = counts.skipped, bytes = counts.bytes, "input done")
+        }
+        Err(failed) => tracing::error!(input = %source, error = %failed.error, "input failed"),
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::sync::Mutex;
 
 fn main() -> Result<(), lambda_runtime::Error> {
+    kelk_runtime::bound_the_allocator();
     init_tracing();
     let config = Config::from_env()?;
     let margin = config.deadline_margin;

@@ -41,6 +41,18 @@ pub struct BulkStats {
     pub ignored_fields: u64,
 }
 
+impl BulkStats {
+    /// Adds what another sink did (the sinks of the workers of one run).
+    pub fn add(&mut self, other: &BulkStats) {
+        self.indexed += other.indexed;
+        self.already_indexed += other.already_indexed;
+        self.refused += other.refused;
+        self.retries += other.retries;
+        self.splits += other.splits;
+        self.ignored_fields += other.ignored_fields;
+    }
+}
+
 /// The input begun last, owned: its documents' dead letters name it.
 struct Current {
     source: SourceRef,

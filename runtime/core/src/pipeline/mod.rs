@@ -1,6 +1,6 @@
 //! The streaming pipeline for one input: bytes → [`decode`] → chunks → plugin session →
 //! documents with ids and indices ([`document`]) → sink, the rejected records → dead letters.
-//! Memory is bounded by one chunk, one batch and the session's cap, whatever the input's size.
+//! Memory is bounded by a few chunks, one batch and the session's cap, whatever the input's size.
 //! An input too long for one attempt takes checkpoints ([`Resume`]): its retry reads it again
 //! but emits only the records after the last one.
 
@@ -10,7 +10,7 @@ pub mod document;
 use crate::routing::Routed;
 use crate::sink::{Checkpoint, DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
 use crate::source::SourceRef;
-use decode::{CHUNK_BYTES, decompressed, next_chunk};
+use decode::Chunks;
 use document::{DailyIndex, document_id};
 use kelk_sandbox::{Batch, Plugin, SessionError};
 use std::io::{self, Read};
@@ -122,11 +122,12 @@ pub struct Stop {
 }
 
 /// Parses one input from `input`: documents into `sink`, rejected records into
-/// `dead_letters`. Returns once both hold everything of the input.
+/// `dead_letters`. Returns once both hold everything of the input. A gzip input is gunzipped
+/// on a thread of its own while the plugin parses ([`Chunks`]).
 pub fn ingest(
     plugin: &Plugin,
     job: &Job,
-    input: impl Read,
+    input: impl Read + Send,
     sink: &mut dyn Sink,
     dead_letters: &mut dyn DeadLetters,
 ) -> Result<Counts, Failed> {
@@ -205,7 +206,7 @@ fn failed(mut counts: Counts, error: IngestError) -> Failed {
 
 /// One input as the Lambda and the tools take it: on the route chosen for it (none: it fails
 /// as unrouted), opened, then ingested.
-pub fn ingest_routed<R: Read>(
+pub fn ingest_routed<R: Read + Send>(
     routed: Option<Routed>,
     source: &SourceRef,
     open: impl FnOnce() -> io::Result<R>,
@@ -224,54 +225,55 @@ fn run(
     plugin: &Plugin,
     job: &Job,
     origin: Origin,
-    input: impl Read,
+    input: impl Read + Send,
     sink: &mut dyn Sink,
     dead_letters: &mut dyn DeadLetters,
     counts: &mut Counts,
 ) -> Result<(), IngestError> {
     let decode_error = |error| IngestError::Decode { input: job.source.clone(), error };
-    let mut input = decompressed(input).map_err(decode_error)?;
-    let session_error = |error, bytes| match error {
-        // Cut short at the input's deadline: not the plugin's fault.
-        SessionError::Stopped { .. } => IngestError::Deadline { input: job.source.clone(), bytes },
-        error => IngestError::Plugin(error),
-    };
-    let ctx = crate::source::context(job.source, &plugin.info.name, job.options);
-    let mut session = plugin.session(&ctx, &job.source.to_string()).map_err(IngestError::Plugin)?;
-    if let Some(deadline) = job.stop.deadline {
-        session.stop_by(deadline);
-    }
-    let index = DailyIndex::new(job.index_prefix.unwrap_or(&plugin.info.index_prefix));
-    let mut emit = Emit { plugin, job, origin, sink, dead_letters, index };
-    let mut buf = Vec::with_capacity(CHUNK_BYTES);
-    // The records made of the input so far, and the last checkpoint.
-    let (mut records, mut last) = (0, job.resume.from);
-    loop {
-        if job.stop.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
-            return Err(IngestError::Deadline { input: job.source.clone(), bytes: counts.bytes });
+    std::thread::scope(|scope| {
+        let mut chunks = Chunks::new(scope, input).map_err(decode_error)?;
+        let session_error = |error, bytes| match error {
+            // Cut short at the input's deadline: not the plugin's fault.
+            SessionError::Stopped { .. } => IngestError::Deadline { input: job.source.clone(), bytes },
+            error => IngestError::Plugin(error),
+        };
+        let ctx = crate::source::context(job.source, &plugin.info.name, job.options);
+        let mut session = plugin.session(&ctx, &job.source.to_string()).map_err(IngestError::Plugin)?;
+        if let Some(deadline) = job.stop.deadline {
+            session.stop_by(deadline);
         }
-        let chunk = next_chunk(&mut input, &mut buf).map_err(decode_error)?;
-        if chunk.is_empty() {
-            break;
+        let index = DailyIndex::new(job.index_prefix.unwrap_or(&plugin.info.index_prefix));
+        let mut emit = Emit { plugin, job, origin, sink, dead_letters, index };
+        // The records made of the input so far, and the last checkpoint.
+        let (mut records, mut last) = (0, job.resume.from);
+        loop {
+            if job.stop.deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                return Err(IngestError::Deadline { input: job.source.clone(), bytes: counts.bytes });
+            }
+            let chunk = chunks.read().map_err(decode_error)?;
+            if chunk.is_empty() {
+                break;
+            }
+            counts.bytes += chunk.len() as u64;
+            if let Some(limit) = job.stop.max_bytes.filter(|&limit| counts.bytes > limit) {
+                return Err(IngestError::TooLarge { input: job.source.clone(), limit });
+            }
+            let batch = session.push(chunk).map_err(|e| session_error(e, counts.bytes))?;
+            records += batch_records(&batch);
+            if counts.bytes <= last.bytes {
+                continue; // accounted for by an earlier attempt
+            }
+            emit.batch(&batch, counts)?;
+            if job.resume.every.is_some_and(|every| records.saturating_sub(last.records) >= every) {
+                last = Checkpoint { bytes: counts.bytes, records };
+                emit.sink.flush(emit.dead_letters)?;
+                emit.dead_letters.checkpoint(last)?;
+            }
         }
-        counts.bytes += chunk.len() as u64;
-        if let Some(limit) = job.stop.max_bytes.filter(|&limit| counts.bytes > limit) {
-            return Err(IngestError::TooLarge { input: job.source.clone(), limit });
-        }
-        let batch = session.push(chunk).map_err(|e| session_error(e, counts.bytes))?;
-        records += batch_records(&batch);
-        if counts.bytes <= last.bytes {
-            continue; // accounted for by an earlier attempt
-        }
-        emit.batch(&batch, counts)?;
-        if job.resume.every.is_some_and(|every| records.saturating_sub(last.records) >= every) {
-            last = Checkpoint { bytes: counts.bytes, records };
-            emit.sink.flush(emit.dead_letters)?;
-            emit.dead_letters.checkpoint(last)?;
-        }
-    }
-    let batch = session.finish().map_err(|e| session_error(e, counts.bytes))?;
-    emit.batch(&batch, counts)
+        let batch = session.finish().map_err(|e| session_error(e, counts.bytes))?;
+        emit.batch(&batch, counts)
+    })
 }
 
 /// The records a batch accounts for.

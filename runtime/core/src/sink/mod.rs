@@ -5,10 +5,12 @@
 
 mod bulk_files;
 mod memory;
+mod shared;
 mod stdout;
 
 pub use bulk_files::{BulkFiles, DeadLetterFile};
 pub use memory::{Kept, KeptLetter, Memory};
+pub use shared::Shared;
 pub use stdout::{Stderr, Stdout};
 
 use crate::source::SourceRef;

@@ -8,12 +8,12 @@ use std::io::{self, BufWriter, Write};
 
 /// Documents on stdout.
 pub struct Stdout {
-    out: BufWriter<io::StdoutLock<'static>>,
+    out: BufWriter<io::Stdout>,
 }
 
 impl Default for Stdout {
     fn default() -> Self {
-        Stdout { out: BufWriter::new(io::stdout().lock()) }
+        Stdout { out: BufWriter::new(io::stdout()) }
     }
 }
 

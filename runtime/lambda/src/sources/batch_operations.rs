@@ -9,6 +9,7 @@
 use super::EventSource;
 use crate::function::Invocation;
 use kelk_runtime::pipeline::IngestError;
+use kelk_runtime::source::ObjectRef;
 use serde_json::{Value, json};
 
 pub const SUCCEEDED: &str = "Succeeded";
@@ -28,12 +29,17 @@ impl EventSource for BatchOperations {
 
     fn handle(&self, event: &Value, invocation: &mut Invocation<'_>) -> anyhow::Result<Value> {
         let tasks = event["tasks"].as_array().map_or(&[][..], Vec::as_slice);
+        let named: Vec<_> = tasks.iter().map(kelk_events::batch_operations::object).collect();
+        // The tasks' objects go through the workers at once; a result per task, in their order.
+        let objects: Vec<ObjectRef> = named.iter().filter_map(|named| named.as_ref().ok().cloned()).collect();
+        let mut done = invocation.objects(&objects).into_iter();
         let results: Vec<Value> = tasks
             .iter()
-            .map(|task| {
-                let (code, said) = match kelk_events::batch_operations::object(task) {
+            .zip(named)
+            .map(|(task, named)| {
+                let (code, said) = match named {
                     Err(reason) => (PERMANENT, reason),
-                    Ok(object) => match invocation.object(&object) {
+                    Ok(_) => match done.next().expect("a result per object") {
                         Ok(counts) => (SUCCEEDED, serde_json::to_string(&counts)?),
                         Err(failed) => (result_code(&failed.error), failed.error.to_string()),
                     },

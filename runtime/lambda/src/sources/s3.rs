@@ -27,11 +27,13 @@ impl EventSource for Notifications {
     }
 }
 
-/// Processes every object; the invocation fails if any does, naming the first failure.
+/// Processes every object, on every core; the invocation fails if any does, naming the first
+/// failure.
 pub(super) fn all_objects(objects: &[ObjectRef], invocation: &mut Invocation<'_>) -> anyhow::Result<Value> {
-    let failures: Vec<String> = objects
-        .iter()
-        .filter_map(|object| invocation.object(object).err())
+    let failures: Vec<String> = invocation
+        .objects(objects)
+        .into_iter()
+        .filter_map(|result| result.err())
         .map(|failed| failed.error.to_string())
         .collect();
     match failures.first() {

@@ -9,15 +9,17 @@ use clap::Parser;
 use kelk_cli::{self as cli, HostArgs, Input, Output, exit};
 use kelk_runtime::aws::Aws;
 use kelk_runtime::aws::s3::{S3, S3Uri};
-use kelk_runtime::opensearch::{Auth, BulkSink, Cluster, Concurrency, dashboards, setup};
+use kelk_runtime::opensearch::{Auth, BulkSink, BulkStats, Cluster, Concurrency, dashboards, setup};
 use kelk_runtime::pipeline::Stop;
 use kelk_runtime::routing::Router;
 use kelk_runtime::sandbox::Plugin;
-use kelk_runtime::sink::{BulkFiles, DeadLetterFile, DeadLetters, Sink, Stderr, Stdout};
+use kelk_runtime::sink::{BulkFiles, DeadLetterFile, DeadLetters, Shared, Sink, Stderr, Stdout};
 use kelk_runtime::source::ObjectRef;
+use kelk_runtime::workers;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Mutex;
 
 #[derive(Parser)]
 #[command(version, about = "Turn AWS log files into OpenSearch documents with KELK's Wasm parser plugins")]
@@ -168,6 +170,10 @@ struct Ingest {
     /// Give up on a file that decompresses to more than this many MiB (a gzip bomb).
     #[arg(long, value_name = "MIB")]
     max_object_mib: Option<u64>,
+    /// Files parsed at once, each on a worker of its own (with --stdout, one) [default: the
+    /// cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
     #[command(flatten)]
     cluster: ClusterArgs,
     /// With --opensearch: bulk requests at once, `adaptive` (more while the cluster answers as
@@ -210,11 +216,17 @@ fn inputs(args: &[String], aws: &Aws) -> anyhow::Result<(Vec<Input>, Option<S3>)
     Ok((inputs, s3))
 }
 
+/// A worker's output: its sink and its dead letters.
+fn outs<'o>(sinks: &'o mut [impl Sink + Send], letters: &'o mut [impl DeadLetters + Send]) -> Vec<Output<'o>> {
+    sinks.iter_mut().zip(letters).map(|(sink, dead_letters)| Output { sink, dead_letters }).collect()
+}
+
 fn parse_option(s: &str) -> Result<(String, String), String> {
     s.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())).ok_or_else(|| format!("`{s}` is not NAME=VALUE"))
 }
 
 fn main() -> ExitCode {
+    kelk_runtime::bound_the_allocator();
     cli::init_tracing();
     let command = Command::parse();
     cli::exit_status(kelk_runtime::runtime().map_err(anyhow::Error::from).and_then(|runtime| {
@@ -268,7 +280,7 @@ fn ingest(args: &Ingest, aws: &Aws) -> anyhow::Result<u8> {
     let sandbox = args.host.sandbox()?;
     let stop = Stop { max_bytes: args.max_object_mib.map(|m| m << 20), ..Stop::default() };
     let (inputs, s3) = inputs(&args.inputs, aws)?;
-    let open = |object: &ObjectRef| -> std::io::Result<Box<dyn Read>> {
+    let open = |object: &ObjectRef| -> std::io::Result<Box<dyn Read + Send>> {
         match &s3 {
             Some(s3) if !object.bucket.is_empty() => Ok(Box::new(s3.open(object)?)),
             _ => Ok(Box::new(std::fs::File::open(&object.key)?)),
@@ -279,40 +291,50 @@ fn ingest(args: &Ingest, aws: &Aws) -> anyhow::Result<u8> {
         (None, Some(plugin)) => Loaded::Named(vec![(cli::load_plugin(&sandbox, plugin)?, args.index_prefix.clone())]),
         (None, None) => unreachable!("clap requires --plugin or --routes"),
     };
-    let run = |sink: &mut dyn Sink, dead_letters: &mut dyn DeadLetters| -> anyhow::Result<cli::Report> {
-        let out = Output { sink, dead_letters };
-        Ok(match &plugins {
-            Loaded::Routes(router) => cli::ingest(|object| router.route(object), &inputs, &open, stop, out),
+    let run = |mut outs: Vec<Output>| -> cli::Report {
+        match &plugins {
+            Loaded::Routes(router) => cli::ingest(|object| router.route(object), &inputs, &open, stop, &mut outs),
             Loaded::Named(named) => {
                 let (plugin, prefix) = &named[0];
-                cli::ingest(cli::single(plugin, prefix.as_deref(), &args.options), &inputs, &open, stop, out)
+                cli::ingest(cli::single(plugin, prefix.as_deref(), &args.options), &inputs, &open, stop, &mut outs)
             }
-        })
+        }
     };
+    let workers = args.workers.map_or_else(workers::cores, usize::from).min(inputs.len()).max(1);
+    // Local files are shared by the workers, a document or letter at a time.
+    let letters = Mutex::new(DeadLetterFile::new(&args.out));
+    let mut shared_letters: Vec<_> = (0..workers).map(|_| Shared(&letters)).collect();
     let (report, written) = if args.stdout {
-        (run(&mut Stdout::default(), &mut Stderr)?, None)
+        (run(vec![Output { sink: &mut Stdout::default(), dead_letters: &mut Stderr }]), None)
     } else if let Some(cluster) = args.cluster.connect(aws)? {
         for done in setup::setup(&cluster, &plugins.destinations(), None)? {
             eprintln!("{done}");
         }
-        let mut sink = BulkSink::new(cluster.with_bulk_concurrency(args.bulk_concurrency));
-        let report = run(&mut sink, &mut DeadLetterFile::new(&args.out))?;
-        let s = sink.stats();
+        // Each worker its own bulk sink; their requests share the cluster's one limit.
+        let cluster = cluster.with_bulk_concurrency(args.bulk_concurrency);
+        let mut sinks: Vec<BulkSink> = (0..workers).map(|_| BulkSink::new(cluster.clone())).collect();
+        let report = run(outs(&mut sinks, &mut shared_letters));
+        let mut s = BulkStats::default();
+        for sink in &sinks {
+            s.add(&sink.stats());
+        }
         let written = format!(
             "OpenSearch: {} indexed, {} already there, {} refused and dead-lettered, {} retries (bulk concurrency {} at the end), {} fields left out (ignore_malformed: see the warnings); dead letters in {}/dead-letters.ndjson",
             s.indexed,
             s.already_indexed,
             s.refused,
             s.retries,
-            sink.cluster().bulk_concurrency(),
+            cluster.bulk_concurrency(),
             s.ignored_fields,
             args.out.display()
         );
         (report, Some(written))
     } else {
+        let files = Mutex::new(BulkFiles::new(&args.out)?);
+        let mut sinks: Vec<_> = (0..workers).map(|_| Shared(&files)).collect();
         let written =
             format!("wrote {0}/<index>.ndjson (_bulk bodies) and {0}/dead-letters.ndjson", args.out.display());
-        (run(&mut BulkFiles::new(&args.out)?, &mut DeadLetterFile::new(&args.out))?, Some(written))
+        (run(outs(&mut sinks, &mut shared_letters)), Some(written))
     };
     report.print_summary();
     if let Some(written) = written {
