@@ -160,7 +160,7 @@ impl Function {
 
     /// How many bulk requests may be under way at once now.
     pub(crate) fn bulk_concurrency(&self) -> usize {
-        self.sink.cluster().bulk_concurrency()
+        self.lanes[0].sink.cluster().bulk_concurrency()
     }
 
     pub(crate) fn config(&self) -> &Config {

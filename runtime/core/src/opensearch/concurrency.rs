@@ -15,14 +15,26 @@
 //! The limit is one per process ([`Limiter`], which a [`super::Cluster`] and its clones share),
 //! whichever inputs send at once. A request holds its permit from before its body is handed
 //! over until it is settled, its retries included, so at most `limit` bodies are on their way
-//! to the cluster: at most [`MAX`] · [`super::BULK_BYTES`] bytes held in flight.
+//! to the cluster; and the more at once, the smaller each ([`body_bytes`]), so what they hold
+//! stays within [`IN_FLIGHT_BYTES`] however far the limit climbs.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The most requests under way at once: 8 bodies of 5 MiB, 40 MiB in flight at most.
+/// The most requests under way at once.
 pub const MAX: usize = 8;
+/// The bytes of bulk bodies on their way to the cluster at once, at most: two bodies of
+/// [`super::BULK_BYTES`], so that with a body filling on each core's worker the host stays
+/// within 64 MiB (BENCHMARKS.md, peak RSS).
+pub const IN_FLIGHT_BYTES: usize = 2 * super::BULK_BYTES;
+/// The smallest body a high limit cuts: below it each request's own cost dominates.
+const SMALLEST_BODY: usize = 1 << 20;
+
+/// The size a sink's bodies are sent at while `limit` requests may be under way at once.
+pub fn body_bytes(limit: usize) -> usize {
+    (IN_FLIGHT_BYTES / limit.max(1)).clamp(SMALLEST_BODY, super::BULK_BYTES)
+}
 /// Where an adaptive limit starts, as Vector's: the quickest time is then one with nothing
 /// waiting, and parsing still overlaps the request (the sink fills the next body meanwhile).
 const INITIAL: usize = 1;
@@ -247,6 +259,17 @@ mod tests {
     use super::*;
 
     const MIB: usize = 1 << 20;
+
+    #[test]
+    fn more_requests_at_once_send_smaller_bodies_and_hold_no_more() {
+        assert_eq!(body_bytes(1), 5 * MIB);
+        assert_eq!(body_bytes(2), 5 * MIB);
+        assert!(body_bytes(3) < 5 * MIB);
+        for limit in 1..=MAX {
+            assert!(limit * body_bytes(limit) <= IN_FLIGHT_BYTES, "{limit}");
+            assert!(body_bytes(limit) >= SMALLEST_BODY, "{limit}");
+        }
+    }
 
     fn took(ms: u64) -> Answer {
         Answer::Took(Duration::from_millis(ms), 5 * MIB)

@@ -1,5 +1,6 @@
 //! The OpenSearch sink: documents batched into `_bulk` requests bounded by bytes
-//! ([`BULK_BYTES`], or less once the cluster has found a body too large), each written with `create` under its deterministic `_id`, so a retry finds
+//! ([`BULK_BYTES`]; less while many requests may be under way, and once the cluster has found
+//! a body too large), each written with `create` under its deterministic `_id`, so a retry finds
 //! it already there (409, counted, not an error); requests under way while parsing goes on
 //! ([`super::bulk`] sends and retries them), as many as the process's bulk concurrency lets
 //! through ([`super::concurrency`]). A document OpenSearch refuses for
@@ -11,6 +12,7 @@
 
 use super::bulk::{self, Outcome, Pending, Sent};
 use super::cluster::Cluster;
+use super::concurrency;
 use super::ignored::{self, CHECK_EVERY, Unchecked};
 use crate::sink::{DeadLetter, DeadLetters, Document, Origin, Sink, SinkError};
 use crate::source::SourceRef;
@@ -69,6 +71,9 @@ pub struct BulkSink {
     /// The body size sent at: [`BULK_BYTES`], or half the smallest body the cluster refused
     /// as too large (413), for the life of the sink.
     body_limit: usize,
+    /// The size the body being filled is sent at: `body_limit`, or smaller while many
+    /// requests may be under way ([`concurrency::body_bytes`]).
+    body_target: usize,
     in_flight: VecDeque<JoinHandle<Sent>>,
     /// When every request must have been answered, if ever.
     answer_by: Option<Instant>,
@@ -86,6 +91,7 @@ impl BulkSink {
             body: Vec::new(),
             body_bytes: 0,
             body_limit: BULK_BYTES,
+            body_target: BULK_BYTES,
             in_flight: VecDeque::new(),
             answer_by: None,
             stats: BulkStats::default(),
@@ -125,6 +131,7 @@ impl BulkSink {
         let items = std::mem::take(&mut self.body);
         self.body_bytes = 0;
         let permit = self.cluster.block_on(self.cluster.limiter().acquire());
+        self.body_target = self.body_limit.min(concurrency::body_bytes(self.cluster.bulk_concurrency()));
         let request = bulk::send(self.cluster.client().clone(), permit, items, self.answer_by);
         self.in_flight.push_back(self.cluster.spawn(request));
         while self.in_flight.len() > self.cluster.bulk_concurrency() {
@@ -226,7 +233,7 @@ impl Sink for BulkSink {
             record_number: doc.record_number,
             offset: doc.offset,
         });
-        if self.body_bytes >= self.body_limit { self.dispatch(refused) } else { Ok(()) }
+        if self.body_bytes >= self.body_target { self.dispatch(refused) } else { Ok(()) }
     }
 
     /// Returns once every document so far is indexed, already there, or dead-lettered; the
