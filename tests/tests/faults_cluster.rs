@@ -28,8 +28,7 @@ use std::time::{Duration, Instant};
 
 /// The OpenSearch node killed (`kill -9`) in the middle of an object, as a crash or the kernel's
 /// out-of-memory killer ends it, then started again on its data. Requests reach it at 300 KB/s:
-/// m1 is done before the kill, and m2 has the smaller of its two bulk bodies indexed and its
-/// 5 MiB one on the wire. The host's retries meet a dead node and m2 alone fails; every document
+/// m1 is done before the kill, and m2 has a bulk body indexed and the rest on the wire. The host's retries meet a dead node and m2 alone fails; every document
 /// acknowledged before the kill is there after the restart (OpenSearch syncs its translog before
 /// it answers a request), and m2's redelivery finds those there and indexes the rest.
 #[test]
@@ -39,11 +38,12 @@ fn opensearch_killed_mid_object_and_started_again() {
     let objects = [stage.object("m1", 1500), stage.object("m2", 9000)];
     let (m1, m2) = (&objects[0], &objects[1]);
     let batch: Vec<&Object> = objects.iter().collect();
-    let host = stage.warm_host(&[]);
+    // One object after the other, one bulk request at a time: m1 done, then m2's 5 MiB bodies in turn.
+    let host = stage.warm_host(&[("KELK_WORKERS", "1"), ("KELK_BULK_CONCURRENCY", "1")]);
     stage.opensearch.add("slow", "bandwidth", Stream::Upstream, json!({ "rate": 300 }));
     let (answer, acknowledged) = during(&host, &stage.batch(&batch), || {
         wait_until("m1 done", Duration::from_secs(60), &host, || logged(&host, "input done", m1));
-        wait_until("m2's smaller body indexed", Duration::from_secs(60), &host, || stage.indexed(m2) > 0);
+        wait_until("a body of m2 indexed", Duration::from_secs(60), &host, || stage.indexed(m2) > 0);
         // The body's answer follows the sync of its translog, a moment after its documents
         // can be seen: what is there a second later was acknowledged.
         std::thread::sleep(Duration::from_secs(1));
@@ -86,7 +86,7 @@ fn opensearch_killed_mid_object_and_started_again() {
         said("m2 again", &retry),
     ];
     stage.report(
-        "kill -9 of the OpenSearch node once m1 is done and m2's smaller bulk body indexed (requests at 300 KB/s), then the node started again on its data",
+        "kill -9 of the OpenSearch node once m1 is done and a bulk body of m2 indexed (requests at 300 KB/s), then the node started again on its data",
         stage.settle(&host, &batch),
         &answers,
     );
@@ -105,7 +105,9 @@ fn a_saturated_write_pool_rejects_two_hosts_at_once() {
     let objects =
         [stage.object("m1", 9000), stage.object("m2", 9000), stage.object("m3", 9000), stage.object("m4", 9000)];
     let (ones, twos): (Vec<&Object>, Vec<&Object>) = (vec![&objects[0], &objects[1]], vec![&objects[2], &objects[3]]);
-    let (one, two) = (stage.warm_host(&[]), stage.warm_host(&[]));
+    // Two requests at once each, fixed: an adaptive limit starts at one, which this pool takes.
+    let settings = [("KELK_BULK_CONCURRENCY", "2")];
+    let (one, two) = (stage.warm_host(&settings), stage.warm_host(&settings));
     let rejected_before = write_rejections(&stage);
     let messages = |batch: &[&Object]| -> Vec<Value> { stage.batch(batch)["Records"].as_array().unwrap().clone() };
     let (to_one, to_two) = (messages(&ones), messages(&twos));
