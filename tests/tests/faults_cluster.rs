@@ -35,7 +35,8 @@ use std::time::{Duration, Instant};
 fn opensearch_killed_mid_object_and_started_again() {
     let node = Node::from_env("KELK_TEST_OPENSEARCH_KILLABLE");
     let stage = Stage::on("os-killed", &node.url);
-    let objects = [stage.object("m1", 1500), stage.object("m2", 9000)];
+    // m2 makes two full bodies: the kill lands while the second is on the wire.
+    let objects = [stage.object("m1", 1500), stage.object("m2", 18000)];
     let (m1, m2) = (&objects[0], &objects[1]);
     let batch: Vec<&Object> = objects.iter().collect();
     // One object after the other, one bulk request at a time: m1 done, then m2's 5 MiB bodies in turn.
