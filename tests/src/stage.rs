@@ -146,6 +146,9 @@ impl Stage {
             ("AWS_ENDPOINT_URL_S3", storage.as_str()),
             // No check of the config in the middle of a scenario.
             ("KELK_ROUTING_CHECK_SECONDS", "3600"),
+            // The objects of a batch one after the other, so that a fault put on between two
+            // lands where the scenario says (objects at once: tests/tests/lambda.rs).
+            ("KELK_WORKERS", "1"),
         ];
         all.extend_from_slice(settings);
         self.hosts.set(self.hosts.get() + 1);

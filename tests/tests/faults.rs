@@ -44,8 +44,7 @@ fn opensearch_reset_peer_mid_object() {
     let stage = Stage::new("os-reset");
     let objects = [stage.object("m1", 1500), stage.object("m2", 1500), stage.object("m3", 1500)];
     let batch: Vec<&Object> = objects.iter().collect();
-    // One worker: the objects go one after the other, so the reset, put on at m1's end, cuts m2.
-    let host = stage.warm_host(&[("KELK_WORKERS", "1")]);
+    let host = stage.warm_host(&[]);
     // Answers come 2 s late: the window in which the reset is put on the connection.
     stage.opensearch.add("latency", "latency", Stream::Downstream, json!({ "latency": 2000 }));
     let (answer, ()) = during(&host, &stage.batch(&batch), || {

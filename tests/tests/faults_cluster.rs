@@ -39,8 +39,8 @@ fn opensearch_killed_mid_object_and_started_again() {
     let objects = [stage.object("m1", 1500), stage.object("m2", 18000)];
     let (m1, m2) = (&objects[0], &objects[1]);
     let batch: Vec<&Object> = objects.iter().collect();
-    // One object after the other, one bulk request at a time: m1 done, then m2's 5 MiB bodies in turn.
-    let host = stage.warm_host(&[("KELK_WORKERS", "1"), ("KELK_BULK_CONCURRENCY", "1")]);
+    // One bulk request at a time: m2's 5 MiB bodies in turn.
+    let host = stage.warm_host(&[("KELK_BULK_CONCURRENCY", "1")]);
     stage.opensearch.add("slow", "bandwidth", Stream::Upstream, json!({ "rate": 300 }));
     let (answer, acknowledged) = during(&host, &stage.batch(&batch), || {
         wait_until("m1 done", Duration::from_secs(60), &host, || logged(&host, "input done", m1));
