@@ -233,7 +233,7 @@ impl Sink for BulkSink {
             record_number: doc.record_number,
             offset: doc.offset,
         });
-        if self.body_bytes >= self.body_target { self.dispatch(refused) } else { Ok(()) }
+        if self.body_bytes >= self.body_target.min(self.body_limit) { self.dispatch(refused) } else { Ok(()) }
     }
 
     /// Returns once every document so far is indexed, already there, or dead-lettered; the
